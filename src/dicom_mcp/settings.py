@@ -1,0 +1,85 @@
+"""Service settings: the only module that reads the environment.
+
+Every variable is listed, with its default and meaning, in `.env.example` and the README.
+The four variables inherited from the original desktop server keep their bare `DICOM_*`
+names; everything else is prefixed `DICOM_MCP_`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CsvList = Annotated[tuple[str, ...], NoDecode]
+
+
+def _seed(name: str) -> AliasChoices:
+    """Accept a seed variable under its historical bare name."""
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """All configuration of one dicom-mcp process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DICOM_MCP_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+    )
+
+    # The default PACS, reached when a caller has configured nothing.
+    dicom_host: str = Field("127.0.0.1", validation_alias=_seed("DICOM_HOST"))
+    dicom_port: int = Field(11112, ge=1, le=65535, validation_alias=_seed("DICOM_PORT"))
+    dicom_ae_title: str = Field("MCPSCU", min_length=1, max_length=16, validation_alias=_seed("DICOM_AE_TITLE"))
+    dicom_called_ae_title: str = Field(
+        "ANY-SCP", min_length=1, max_length=16, validation_alias=_seed("DICOM_CALLED_AE_TITLE")
+    )
+
+    # Which host:port a caller may point its session at (the default PACS is always allowed).
+    allowed_targets: CsvList = ()
+
+    # DICOM network timeouts, in seconds.
+    connect_timeout: float = Field(5.0, gt=0)
+    acse_timeout: float = Field(10.0, gt=0)
+    dimse_timeout: float = Field(30.0, gt=0)
+    network_timeout: float = Field(30.0, gt=0)
+    query_deadline: float = Field(60.0, gt=0)
+    max_associations: int = Field(8, ge=1, le=256)
+
+    # Query results.
+    default_limit: int = Field(100, ge=1)
+    max_limit: int = Field(1000, ge=1)
+
+    # DICOM sessions (the handles `configure_dicom_server` returns).
+    session_ttl: float = Field(3600.0, gt=0)
+    session_max_entries: int = Field(10_000, ge=1)
+
+    # Process and transports.
+    transport: Literal["http", "stdio"] = "http"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    allowed_hosts: CsvList = ()
+    allowed_origins: CsvList = ()
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    http_session_idle_timeout: float = Field(1800.0, gt=0)
+    http_max_sessions: int = Field(1000, ge=1)
+    shutdown_grace: float = Field(30.0, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("allowed_targets", "allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> Settings:
+        if self.default_limit > self.max_limit:
+            raise ValueError("DICOM_MCP_DEFAULT_LIMIT must not exceed DICOM_MCP_MAX_LIMIT")
+        return self
