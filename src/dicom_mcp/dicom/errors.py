@@ -1,0 +1,57 @@
+"""The DICOM layer's exception tree.
+
+    DicomError
+    ├── InvalidQuery            the caller's input cannot become a valid identifier
+    └── PacsError               talking to the PACS went wrong
+        ├── PacsUnreachable     no TCP connection (refused, no route, DNS)
+        ├── AssociationRejected the PACS refused the association (reason given)
+        ├── AssociationAborted  the association was aborted mid-operation
+        ├── PacsTimeout         a timeout or the overall deadline expired
+        ├── PacsBusy            no association slot came free in time
+        └── QueryFailed         a C-ECHO/C-FIND answered with a failure status
+
+pynetdicom's own errors are translated into these once, in `client.py`. Messages name the
+cause (status code, rejection reason, which timeout) and never carry patient data.
+"""
+
+from __future__ import annotations
+
+
+class DicomError(Exception):
+    """Base class for every error raised by `dicom_mcp.dicom`."""
+
+
+class InvalidQuery(DicomError, ValueError):
+    """The caller's input cannot be turned into a valid DICOM identifier."""
+
+
+class PacsError(DicomError):
+    """Talking to a PACS failed."""
+
+
+class PacsUnreachable(PacsError):
+    """No TCP connection could be made to the PACS."""
+
+
+class AssociationRejected(PacsError):
+    """The PACS rejected the association request."""
+
+
+class AssociationAborted(PacsError):
+    """The association was aborted by the PACS or the network."""
+
+
+class PacsTimeout(PacsError):
+    """The PACS did not answer within a timeout or the query deadline."""
+
+
+class PacsBusy(PacsError):
+    """Every association slot for this PACS stayed busy until the deadline."""
+
+
+class QueryFailed(PacsError):
+    """The PACS answered with a failure status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status

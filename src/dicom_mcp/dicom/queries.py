@@ -1,0 +1,142 @@
+"""C-FIND queries: from validated tool arguments to an identifier and an information model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from pydicom.dataset import Dataset
+
+from dicom_mcp.dicom.errors import InvalidQuery
+from dicom_mcp.dicom.presets import PRESET_NAMES, Level, preset_attributes
+from dicom_mcp.dicom.validation import (
+    check_code,
+    check_date,
+    check_integer,
+    check_keyword,
+    check_text,
+    check_uid,
+    vr_of,
+)
+
+PATIENT_ROOT_FIND: Final = "1.2.840.10008.5.1.4.1.2.1.1"
+STUDY_ROOT_FIND: Final = "1.2.840.10008.5.1.4.1.2.2.1"
+
+# The wire name of each level, and the unique keys a hierarchical query must carry.
+_WIRE_LEVEL: Final = {Level.PATIENT: "PATIENT", Level.STUDY: "STUDY", Level.SERIES: "SERIES", Level.INSTANCE: "IMAGE"}
+UNIQUE_KEYS: Final = {
+    Level.PATIENT: ("PatientID",),
+    Level.STUDY: ("StudyInstanceUID",),
+    Level.SERIES: ("StudyInstanceUID", "SeriesInstanceUID"),
+    Level.INSTANCE: ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"),
+}
+MAX_EXTRA_ATTRIBUTES: Final = 64
+
+
+@dataclass(frozen=True)
+class Query:
+    """One validated C-FIND: what to match and which attributes to return."""
+
+    level: Level
+    matching: tuple[tuple[str, str], ...]
+    return_keys: tuple[str, ...]
+
+    @property
+    def model(self) -> str:
+        """Patient Root for patients, Study Root for everything below."""
+        return PATIENT_ROOT_FIND if self.level is Level.PATIENT else STUDY_ROOT_FIND
+
+    def value_of(self, keyword: str) -> str | None:
+        """The matching value given for `keyword`, if any."""
+        return dict(self.matching).get(keyword)
+
+    def with_matching(self, keyword: str, value: str) -> Query:
+        """A copy that also matches `keyword` (used to fill in parent UIDs)."""
+        kept = tuple(item for item in self.matching if item[0] != keyword)
+        return Query(self.level, (*kept, (keyword, value)), self.return_keys)
+
+    def identifier(self) -> Dataset:
+        """The C-FIND request identifier: return keys empty, matching keys set, charset declared."""
+        ds = Dataset()
+        ds.QueryRetrieveLevel = _WIRE_LEVEL[self.level]
+        for keyword in (*UNIQUE_KEYS[self.level], *self.return_keys):
+            setattr(ds, keyword, None)
+        values = dict(self.matching)
+        for keyword, value in values.items():
+            setattr(ds, keyword, value)
+        charset = _charset_for(values.values())
+        if charset:
+            ds.SpecificCharacterSet = charset
+        return ds
+
+
+def _charset_for(values: Iterable[str]) -> str | None:
+    """The Specific Character Set needed to send `values`: none for ASCII, Latin-1 if it fits, else UTF-8."""
+    text = "".join(values)
+    if text.isascii():
+        return None
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return "ISO_IR 192"
+    return "ISO_IR 100"
+
+
+def build_query(
+    level: Level,
+    matching: Mapping[str, tuple[str, str | None]],
+    preset: str | None,
+    additional: Iterable[str] | None,
+    exclude: Iterable[str] | None,
+) -> Query:
+    """Validate a tool's arguments into a Query.
+
+    Args:
+        matching: keyword -> (parameter name, value); None or empty values are ignored.
+        preset: one of minimal/standard/extended; None means standard.
+    """
+    checked = tuple(
+        (keyword, check_matching_value(param, keyword, value))
+        for keyword, (param, value) in matching.items()
+        if value not in (None, "")
+    )
+    return Query(level, checked, return_keys(level, preset, additional, exclude))
+
+
+def check_matching_value(param: str, keyword: str, value: str | None) -> str:
+    """Validate one matching value by its attribute's VR."""
+    if not isinstance(value, str):
+        raise InvalidQuery(f"{param} must be a string")
+    vr = vr_of(keyword)
+    if vr == "UI":
+        return check_uid(param, value)
+    if vr == "DA":
+        return check_date(param, value)
+    if vr == "CS":
+        return check_code(param, value)
+    if vr == "IS":
+        return check_integer(param, value)
+    return check_text(param, value, vr)
+
+
+def return_keys(
+    level: Level, preset: str | None, additional: Iterable[str] | None, exclude: Iterable[str] | None
+) -> tuple[str, ...]:
+    """The preset's attributes plus `additional`, minus `exclude`, in a stable order."""
+    chosen = preset or "standard"
+    base = preset_attributes(level, chosen)
+    if base is None:
+        valid = ", ".join(PRESET_NAMES)
+        raise InvalidQuery(f"unknown attribute_preset {chosen[:32]!r}: use one of {valid}")
+    extra = _keywords("additional_attributes", additional)
+    dropped = set(_keywords("exclude_attributes", exclude))
+    ordered = dict.fromkeys((*base, *extra))
+    return tuple(keyword for keyword in ordered if keyword not in dropped)
+
+
+def _keywords(param: str, keywords: Iterable[str] | None) -> list[str]:
+    items = list(keywords or ())
+    if len(items) > MAX_EXTRA_ATTRIBUTES:
+        raise InvalidQuery(f"{param} accepts at most {MAX_EXTRA_ATTRIBUTES} keywords")
+    return [check_keyword(param, keyword) for keyword in items]

@@ -1,0 +1,25 @@
+"""Where a DICOM operation goes: one PACS, as host, port and called AE title."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    """A PACS to talk to; `name` is the operator's node name, or None for an ad-hoc target."""
+
+    host: str
+    port: int
+    ae_title: str
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identity used for per-PACS limits: two targets on one host:port share them."""
+        return f"{self.host.lower()}:{self.port}"
+
+    def describe(self) -> str:
+        """A short, patient-free description for messages and logs."""
+        where = f"{self.ae_title}@{self.host}:{self.port}"
+        return f"node {self.name!r} ({where})" if self.name else where

@@ -1,0 +1,119 @@
+"""A misbehaving PACS: an in-process pynetdicom SCP that fails in one chosen way.
+
+Real servers cannot refuse, hang or abort on demand; this one can. Each behaviour is a
+C-FIND handler; the SCP itself is real, so the client's network code runs for real.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from pydicom.dataset import Dataset
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    PatientRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelFind,
+    Verification,
+)
+
+FindHandler = Callable[[evt.Event, "FaultPacs"], Iterator[tuple[int, Dataset | None]]]
+
+
+@dataclass
+class FaultPacs:
+    """A running fault SCP; `release` unblocks hanging handlers at teardown."""
+
+    host: str
+    port: int
+    ae_title: str
+    release: threading.Event = field(default_factory=threading.Event)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    requests: int = 0
+
+
+def study(n: int) -> Dataset:
+    """A minimal STUDY-level match."""
+    ds = Dataset()
+    ds.QueryRetrieveLevel = "STUDY"
+    ds.StudyInstanceUID = f"1.2.3.{n}"
+    ds.PatientID = f"FAULT{n}"
+    return ds
+
+
+def answers(count: int, delay: float = 0.0) -> FindHandler:
+    """Answer `count` pending matches, `delay` seconds apart, stopping if cancelled."""
+
+    def handler(event: evt.Event, pacs: FaultPacs) -> Iterator[tuple[int, Dataset | None]]:
+        for n in range(count):
+            if event.is_cancelled:
+                pacs.cancelled.set()
+                yield 0xFE00, None
+                return
+            if delay and pacs.release.wait(delay):
+                return
+            yield 0xFF00, study(n)
+        yield 0x0000, None
+
+    return handler
+
+
+def hang(event: evt.Event, pacs: FaultPacs) -> Iterator[tuple[int, Dataset | None]]:
+    """Accept the query and never answer."""
+    pacs.release.wait(120)
+    yield 0x0000, None
+
+
+def failure(code: int) -> FindHandler:
+    """Answer with a failure status."""
+
+    def handler(event: evt.Event, pacs: FaultPacs) -> Iterator[tuple[int, Dataset | None]]:
+        yield code, None
+
+    return handler
+
+
+def abort_after(count: int) -> FindHandler:
+    """Answer `count` matches, then abort the association."""
+
+    def handler(event: evt.Event, pacs: FaultPacs) -> Iterator[tuple[int, Dataset | None]]:
+        for n in range(count):
+            yield 0xFF00, study(n)
+        event.assoc.abort()
+        yield 0xFF00, study(count)
+
+    return handler
+
+
+@contextmanager
+def fault_pacs(handler: FindHandler, *, ae_title: str = "FAULTY", strict_called_ae: bool = False) -> Iterator[FaultPacs]:
+    """Run an SCP on a free loopback port whose C-FIND behaves as `handler` says."""
+    ae = AE(ae_title=ae_title)
+    ae.require_called_aet = strict_called_ae
+    for context in (Verification, PatientRootQueryRetrieveInformationModelFind, StudyRootQueryRetrieveInformationModelFind):
+        ae.add_supported_context(context)
+    pacs = FaultPacs("127.0.0.1", 0, ae_title)
+
+    def on_find(event: evt.Event) -> Iterator[tuple[int, Dataset | None]]:
+        pacs.requests += 1
+        yield from handler(event, pacs)
+
+    server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_FIND, on_find)])
+    pacs.port = server.server_address[1]
+    try:
+        yield pacs
+    finally:
+        pacs.release.set()
+        server.shutdown()
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening on it."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
