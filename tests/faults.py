@@ -7,7 +7,6 @@ C-FIND handler; the SCP itself is real, so the client's network code runs for re
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -89,11 +88,17 @@ def abort_after(count: int) -> FindHandler:
 
 
 @contextmanager
-def fault_pacs(handler: FindHandler, *, ae_title: str = "FAULTY", strict_called_ae: bool = False) -> Iterator[FaultPacs]:
+def fault_pacs(
+    handler: FindHandler, *, ae_title: str = "FAULTY", strict_called_ae: bool = False
+) -> Iterator[FaultPacs]:
     """Run an SCP on a free loopback port whose C-FIND behaves as `handler` says."""
     ae = AE(ae_title=ae_title)
     ae.require_called_aet = strict_called_ae
-    for context in (Verification, PatientRootQueryRetrieveInformationModelFind, StudyRootQueryRetrieveInformationModelFind):
+    for context in (
+        Verification,
+        PatientRootQueryRetrieveInformationModelFind,
+        StudyRootQueryRetrieveInformationModelFind,
+    ):
         ae.add_supported_context(context)
     pacs = FaultPacs("127.0.0.1", 0, ae_title)
 

@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     # The default PACS, reached when a caller has configured nothing.
     dicom_host: str = Field("127.0.0.1", validation_alias=_seed("DICOM_HOST"))
     dicom_port: int = Field(11112, ge=1, le=65535, validation_alias=_seed("DICOM_PORT"))
-    dicom_ae_title: str = Field("MCPSCU", min_length=1, max_length=16, validation_alias=_seed("DICOM_AE_TITLE"))
+    dicom_ae_title: str = Field(
+        "MCPSCU", min_length=1, max_length=16, validation_alias=_seed("DICOM_AE_TITLE")
+    )
     dicom_called_ae_title: str = Field(
         "ANY-SCP", min_length=1, max_length=16, validation_alias=_seed("DICOM_CALLED_AE_TITLE")
     )

@@ -13,16 +13,17 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from pydicom.dataset import Dataset
 from pynetdicom import AE, _config, evt
 from pynetdicom.association import Association
 from pynetdicom.sop_class import Verification
+from pynetdicom.transport import AssociationSocket
 
 from dicom_mcp.dicom.errors import (
     AssociationAborted,
@@ -42,12 +43,24 @@ T = TypeVar("T")
 _PENDING = frozenset({0xFF00, 0xFF01})
 
 
-def quiet_pynetdicom() -> None:
-    """Stop pynetdicom from logging identifiers (patient data) or chatty per-message events."""
+def configure_pynetdicom() -> None:
+    """Stop pynetdicom logging identifiers (patient data) and per-message chatter; fix its socket close."""
     _config.LOG_REQUEST_IDENTIFIERS = False
     _config.LOG_RESPONSE_IDENTIFIERS = False
     _config.LOG_HANDLER_LEVEL = "none"
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    setattr(AssociationSocket, "_shutdown_socket", _shutdown_then_close)  # noqa: B010
+
+
+def _shutdown_then_close(self: AssociationSocket) -> None:
+    # pynetdicom 3.0 skips close() when shutdown() fails, which it does on a socket whose
+    # connect() was refused: the descriptor then lingers until garbage collection.
+    sock = self.socket
+    if sock is None:
+        return
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
 
 
 @dataclass(frozen=True)
@@ -119,7 +132,7 @@ class DicomClient:
     """C-ECHO and C-FIND against any target, within per-target association limits."""
 
     def __init__(self, config: ClientConfig) -> None:
-        quiet_pynetdicom()
+        configure_pynetdicom()
         self._config = config
         self._ae = self._build_ae(config)
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
@@ -145,27 +158,30 @@ class DicomClient:
             ae.add_requested_context(context)
         return ae
 
-    async def echo(self, target: Target) -> float:
-        """Send a C-ECHO; return the round trip in milliseconds."""
-        return await self._run(target, self._echo_blocking, target)
+    async def echo(self, target: Target, deadline: float | None = None) -> float:
+        """Send a C-ECHO (within `deadline` seconds, default the query deadline); return the round trip in ms."""
+        return await self._run(target, self._echo_blocking, target, deadline=deadline)
 
     async def find(self, target: Target, query: Query, limit: int) -> FindResult:
         """Run one C-FIND, keeping at most `limit` matches (C-CANCEL once more arrive)."""
         return await self._run(target, self._find_blocking, target, query, limit)
 
-    async def _run(self, target: Target, func: Callable[..., T], *args: Any) -> T:
+    async def _run(
+        self, target: Target, func: Callable[..., T], *args: Any, deadline: float | None = None
+    ) -> T:
         """Wait for an association slot, then run `func` in a worker thread, all within the deadline."""
         started = time.monotonic()
+        budget = deadline or self._config.query_deadline
         limiter = self._limiter_for(target)
-        with anyio.move_on_after(self._config.query_deadline) as waiting:
+        with anyio.move_on_after(budget) as waiting:
             await limiter.acquire()
         if waiting.cancelled_caught:
             raise PacsBusy(f"every association to {target.describe()} stayed busy for the whole deadline")
         try:
-            remaining = self._config.query_deadline - (time.monotonic() - started)
+            remaining = budget - (time.monotonic() - started)
             # Not abandoned on cancellation: the slot is only freed once the association is gone,
             # and the deadline timer bounds how long that takes.
-            return await anyio.to_thread.run_sync(func, *args, remaining, limiter=self._threads)
+            return await anyio.to_thread.run_sync(partial(func, *args, remaining), limiter=self._threads)
         finally:
             limiter.release()
 
@@ -213,17 +229,21 @@ class DicomClient:
         """Explain why pynetdicom gave up waiting: our deadline, its DIMSE timeout, or an abort."""
         where = target.describe()
         if deadline.expired:
-            return PacsTimeout(f"{where} did not finish within the query deadline ({self._config.query_deadline:g} s)")
+            return PacsTimeout(f"{where} did not finish within the query deadline")
         if time.monotonic() - since >= self._config.dimse_timeout * 0.9:
-            return PacsTimeout(f"{where} sent nothing for the DIMSE timeout ({self._config.dimse_timeout:g} s)")
+            return PacsTimeout(
+                f"{where} sent nothing for the DIMSE timeout ({self._config.dimse_timeout:g} s)"
+            )
         return AssociationAborted(f"{where} aborted the association mid-operation")
 
     @contextmanager
     def _associate(self, target: Target, remaining: float) -> Iterator[tuple[Association, _Deadline]]:
         probe = _Probe()
-        handlers = [(evt.EVT_CONN_OPEN, probe.on_open), (evt.EVT_ACSE_RECV, probe.on_acse)]
+        handlers: list[Any] = [(evt.EVT_CONN_OPEN, probe.on_open), (evt.EVT_ACSE_RECV, probe.on_acse)]
         with self._counted():
-            assoc = self._ae.associate(target.host, target.port, ae_title=target.ae_title, evt_handlers=handlers)
+            assoc = self._ae.associate(
+                target.host, target.port, ae_title=target.ae_title, evt_handlers=handlers
+            )
             if not assoc.is_established:
                 raise _association_failure(target, assoc, probe)
             deadline = _Deadline(remaining)

@@ -47,7 +47,13 @@ _STUDY_EXTENDED = (
 )
 
 _SERIES_MINIMAL = ("SeriesInstanceUID", "Modality", "SeriesNumber")
-_SERIES_STANDARD = (*_SERIES_MINIMAL, "SeriesDescription", "StudyInstanceUID", "SeriesDate", "BodyPartExamined")
+_SERIES_STANDARD = (
+    *_SERIES_MINIMAL,
+    "SeriesDescription",
+    "StudyInstanceUID",
+    "SeriesDate",
+    "BodyPartExamined",
+)
 _SERIES_EXTENDED = (
     *_SERIES_STANDARD,
     "SeriesTime",
@@ -61,9 +67,17 @@ _INSTANCE_EXTENDED = (*_INSTANCE_STANDARD, "ContentTime", "Rows", "Columns", "Im
 
 PRESETS: Final = MappingProxyType(
     {
-        Level.PATIENT: {"minimal": _PATIENT_MINIMAL, "standard": _PATIENT_STANDARD, "extended": _PATIENT_EXTENDED},
+        Level.PATIENT: {
+            "minimal": _PATIENT_MINIMAL,
+            "standard": _PATIENT_STANDARD,
+            "extended": _PATIENT_EXTENDED,
+        },
         Level.STUDY: {"minimal": _STUDY_MINIMAL, "standard": _STUDY_STANDARD, "extended": _STUDY_EXTENDED},
-        Level.SERIES: {"minimal": _SERIES_MINIMAL, "standard": _SERIES_STANDARD, "extended": _SERIES_EXTENDED},
+        Level.SERIES: {
+            "minimal": _SERIES_MINIMAL,
+            "standard": _SERIES_STANDARD,
+            "extended": _SERIES_EXTENDED,
+        },
         Level.INSTANCE: {
             "minimal": _INSTANCE_MINIMAL,
             "standard": _INSTANCE_STANDARD,

@@ -24,7 +24,12 @@ PATIENT_ROOT_FIND: Final = "1.2.840.10008.5.1.4.1.2.1.1"
 STUDY_ROOT_FIND: Final = "1.2.840.10008.5.1.4.1.2.2.1"
 
 # The wire name of each level, and the unique keys a hierarchical query must carry.
-_WIRE_LEVEL: Final = {Level.PATIENT: "PATIENT", Level.STUDY: "STUDY", Level.SERIES: "SERIES", Level.INSTANCE: "IMAGE"}
+_WIRE_LEVEL: Final = {
+    Level.PATIENT: "PATIENT",
+    Level.STUDY: "STUDY",
+    Level.SERIES: "SERIES",
+    Level.INSTANCE: "IMAGE",
+}
 UNIQUE_KEYS: Final = {
     Level.PATIENT: ("PatientID",),
     Level.STUDY: ("StudyInstanceUID",),

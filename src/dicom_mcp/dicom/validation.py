@@ -66,7 +66,9 @@ def check_date(param: str, value: str, *, allow_range: bool = True) -> str:
     if allow_range and "-" in value:
         start, sep, end = value.partition("-")
         if not (start or end) or "-" in end:
-            raise InvalidQuery(f"{param} must be YYYYMMDD or a range YYYYMMDD-YYYYMMDD, YYYYMMDD- or -YYYYMMDD")
+            raise InvalidQuery(
+                f"{param} must be YYYYMMDD or a range YYYYMMDD-YYYYMMDD, YYYYMMDD- or -YYYYMMDD"
+            )
         first = _parse_date(param, start) if start else None
         last = _parse_date(param, end) if end else None
         if first and last and first > last:
@@ -89,7 +91,9 @@ def check_keyword(param: str, keyword: str) -> str:
     """Check that `keyword` is a DICOM attribute keyword usable as a return key."""
     tag = tag_for_keyword(keyword) if keyword.isidentifier() else None
     if tag is None:
-        raise InvalidQuery(f"{param}: {keyword[:64]!r} is not a DICOM attribute keyword (e.g. PatientBirthDate)")
+        raise InvalidQuery(
+            f"{param}: {keyword[:64]!r} is not a DICOM attribute keyword (e.g. PatientBirthDate)"
+        )
     if (tag >> 16) in _FORBIDDEN_GROUPS:
         raise InvalidQuery(f"{param}: {keyword!r} is a command or file meta attribute, not a query key")
     return keyword

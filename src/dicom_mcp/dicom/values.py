@@ -8,7 +8,7 @@ from typing import Any
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pydicom.valuerep import DSdecimal, DSfloat, IS, PersonName
+from pydicom.valuerep import IS, DSdecimal, DSfloat, PersonName
 
 JsonValue = None | str | int | float | list[Any] | dict[str, Any]
 
@@ -17,7 +17,11 @@ _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 
 def shape_identifier(identifier: Dataset, keywords: Iterable[str]) -> dict[str, JsonValue]:
     """Pick `keywords` from a response identifier, as JSON-safe values (None when absent or empty)."""
-    return {keyword: element_value(identifier[keyword] if keyword in identifier else None) for keyword in keywords}
+    return {
+        # Not .get(): on a Dataset it returns the value, and the element (with its VR) is needed.
+        keyword: element_value(identifier[keyword] if keyword in identifier else None)  # noqa: SIM401
+        for keyword in keywords
+    }
 
 
 def element_value(element: DataElement | None) -> JsonValue:
@@ -27,8 +31,13 @@ def element_value(element: DataElement | None) -> JsonValue:
     if element.VR in _BINARY_VRS:
         return f"<{len(element.value)} bytes of binary data omitted>"
     if element.VR == "SQ":
-        return [{item_element.keyword or str(item_element.tag): element_value(item_element)
-                 for item_element in item} for item in element.value]
+        return [
+            {
+                item_element.keyword or str(item_element.tag): element_value(item_element)
+                for item_element in item
+            }
+            for item in element.value
+        ]
     value = element.value
     if isinstance(value, MultiValue | list | tuple):
         return [_scalar(item) for item in value]

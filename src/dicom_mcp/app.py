@@ -1,0 +1,120 @@
+"""create_app(): the Starlette application serving MCP over HTTP, plus health endpoints.
+
+Routes:
+    /mcp                Streamable HTTP: modern (2026-07-28) stateless requests and older
+                        clients that `initialize` and carry an `Mcp-Session-Id`
+    /sse, /messages/    the legacy HTTP+SSE transport
+    /healthz            liveness: no I/O
+    /readyz             readiness: the session store answers (the default PACS's C-ECHO is reported)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from dicom_mcp.dicom.errors import PacsError
+from dicom_mcp.server import build_server
+from dicom_mcp.services import Services, build_services
+from dicom_mcp.sessions.store import StoreError
+from dicom_mcp.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+READY_ECHO_TIMEOUT = 3.0
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """Host and Origin checks: loopback always, plus the operator's names (with or without a port)."""
+    hosts = [*LOOPBACK_HOSTS, *settings.allowed_hosts]
+    origins = [f"http://{host}" for host in LOOPBACK_HOSTS] + list(settings.allowed_origins)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=_with_any_port(hosts),
+        allowed_origins=_with_any_port(origins),
+    )
+
+
+def _with_any_port(values: Iterable[str]) -> list[str]:
+    """`name` admits `name` and `name:<any port>`; an entry that names its port admits just that."""
+    result: list[str] = []
+    for value in values:
+        result.append(value)
+        if not value.rsplit("]", 1)[-1].rsplit("/", 1)[-1].count(":"):
+            result.append(f"{value}:*")
+    return result
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    """Build the ASGI app; nothing connects until its lifespan starts."""
+    services = services or build_services(settings)
+    server = build_server(services)
+    security = transport_security(settings)
+    streamable = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        max_request_body_size=settings.max_body_bytes,
+        session_idle_timeout=settings.http_session_idle_timeout,
+        max_sessions=settings.http_max_sessions,
+        transport_security=security,
+    )
+    sse = server.sse_app(
+        sse_path="/sse",
+        message_path="/messages/",
+        max_request_body_size=settings.max_body_bytes,
+        transport_security=security,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # A mounted sub-app's lifespan never runs, so the session manager is entered here.
+        try:
+            async with server.session_manager.run():
+                logger.info("dicom-mcp serving MCP on /mcp and /sse")
+                yield
+        finally:
+            await services.aclose()
+            logger.info("dicom-mcp stopped")
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        return await readiness(services)
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        *streamable.routes,
+        *sse.routes,
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    return app
+
+
+async def readiness(services: Services) -> JSONResponse:
+    """200 when the session store answers; the default PACS's C-ECHO is reported, never fatal."""
+    body: dict[str, Any] = {}
+    try:
+        await services.store.ping()
+        body["store"] = "ok"
+    except StoreError as exc:
+        body["store"] = f"unavailable ({type(exc).__name__})"
+    target = services.resolver.default_target
+    try:
+        millis = await services.client.echo(target, deadline=READY_ECHO_TIMEOUT)
+        body["default_pacs"] = {"status": "ok", "round_trip_ms": round(millis, 1)}
+    except PacsError as exc:
+        body["default_pacs"] = {"status": "unreachable", "error": type(exc).__name__}
+    status = 200 if body["store"] == "ok" else 503
+    body["status"] = "ready" if status == 200 else "not ready"
+    return JSONResponse(body, status_code=status)

@@ -1,0 +1,31 @@
+"""build_server(): the MCPServer with every dicom-mcp tool registered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+from dicom_mcp import __version__
+from dicom_mcp.services import Services
+from dicom_mcp.tools.config import register_config_tools
+from dicom_mcp.tools.query import register_query_tools
+
+INSTRUCTIONS = """\
+Query a hospital PACS (DICOM C-FIND) for patients, studies, series and instances.
+Start with query_patients or query_studies; drill down with query_series (needs a
+StudyInstanceUID) and query_instances (needs a SeriesInstanceUID). To use another PACS,
+call configure_dicom_server and pass the returned `session` to later calls."""
+
+
+def build_server(services: Services) -> MCPServer[Any]:
+    """A new MCPServer whose tools use `services`."""
+    server: MCPServer[Any] = MCPServer(
+        "dicom-mcp",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level=services.settings.log_level,
+    )
+    register_config_tools(server, services)
+    register_query_tools(server, services)
+    return server

@@ -1,0 +1,57 @@
+"""The process-wide resources the tools use, built once from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dicom_mcp.dicom.client import ClientConfig, DicomClient
+from dicom_mcp.dicom.target import Target
+from dicom_mcp.security.targets import TargetPolicy
+from dicom_mcp.sessions.memory import MemoryStore
+from dicom_mcp.sessions.resolver import SessionResolver
+from dicom_mcp.sessions.store import SessionStore
+from dicom_mcp.settings import Settings
+
+
+@dataclass
+class Services:
+    """Everything a tool call may touch; owned by whoever runs the transport."""
+
+    settings: Settings
+    client: DicomClient
+    store: SessionStore
+    resolver: SessionResolver
+    policy: TargetPolicy
+
+    async def aclose(self) -> None:
+        """Release the store's connections."""
+        await self.store.aclose()
+
+
+def default_target(settings: Settings) -> Target:
+    """The PACS a caller reaches without configuring anything."""
+    return Target(settings.dicom_host, settings.dicom_port, settings.dicom_called_ae_title, name="default")
+
+
+def build_services(settings: Settings) -> Services:
+    """Create (but do not yet connect) every process-wide resource."""
+    client = DicomClient(
+        ClientConfig(
+            calling_ae_title=settings.dicom_ae_title,
+            connect_timeout=settings.connect_timeout,
+            acse_timeout=settings.acse_timeout,
+            dimse_timeout=settings.dimse_timeout,
+            network_timeout=settings.network_timeout,
+            query_deadline=settings.query_deadline,
+            max_associations=settings.max_associations,
+        )
+    )
+    store = MemoryStore(ttl=settings.session_ttl, max_entries=settings.session_max_entries)
+    target = default_target(settings)
+    return Services(
+        settings=settings,
+        client=client,
+        store=store,
+        resolver=SessionResolver(store, target),
+        policy=TargetPolicy.from_settings(settings.allowed_targets, target),
+    )

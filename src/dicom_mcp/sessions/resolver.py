@@ -1,0 +1,71 @@
+"""Which PACS a tool call talks to: session handle, then connection, then the default.
+
+A handle is a random token minted by `configure_dicom_server` and passed back by modern
+clients as the `session` argument. Older clients (with a transport session id) and stdio
+get the same configuration bound to their connection, so they need not pass anything.
+Entries belong to a principal: another principal's handle is answered exactly like an
+unknown one. The store only ever sees SHA-256 digests of handles and connection ids, so a
+dump of it reveals no usable handle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from dicom_mcp.dicom.target import Target
+from dicom_mcp.sessions.store import SessionEntry, SessionStore
+
+HANDLE_BYTES = 24
+MAX_HANDLE_LENGTH = 128
+
+
+class SessionNotFound(LookupError):
+    """A session handle is unknown, expired, or belongs to someone else."""
+
+
+def _key(kind: str, token: str) -> str:
+    return f"{kind}:{hashlib.sha256(token.encode()).hexdigest()}"
+
+
+def handle_digest(handle: str) -> str:
+    """A short, non-reversible tag for a handle, fit for logs and audit records."""
+    return hashlib.sha256(handle.encode()).hexdigest()[:16]
+
+
+class SessionResolver:
+    """Mints handles and resolves the target of each call."""
+
+    def __init__(self, store: SessionStore, default_target: Target) -> None:
+        self._store = store
+        self.default_target = default_target
+
+    async def configure(self, target: Target, principal: str, connection_id: str | None) -> str:
+        """Store `target` under a new handle (and the connection, when there is one); return the handle."""
+        handle = secrets.token_urlsafe(HANDLE_BYTES)
+        entry = SessionEntry(target, principal)
+        await self._store.put(_key("handle", handle), entry)
+        if connection_id:
+            await self._store.put(_key("conn", connection_id), entry)
+        return handle
+
+    async def resolve(self, handle: str | None, principal: str, connection_id: str | None) -> Target:
+        """The target for this call: explicit handle, else the connection's, else the default PACS.
+
+        Raises:
+            SessionNotFound: a handle was given but is unknown, expired or another principal's.
+        """
+        if handle:
+            entry = None
+            if len(handle) <= MAX_HANDLE_LENGTH:
+                entry = await self._store.get(_key("handle", handle))
+            if entry is None or entry.principal != principal:
+                raise SessionNotFound(
+                    "unknown or expired session handle: call configure_dicom_server again for a new one"
+                )
+            return entry.target
+        if connection_id:
+            entry = await self._store.get(_key("conn", connection_id))
+            if entry is not None and entry.principal == principal:
+                return entry.target
+        return self.default_target

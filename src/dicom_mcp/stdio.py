@@ -1,0 +1,16 @@
+"""The stdio transport: one client (the desktop app that started us) per process."""
+
+from __future__ import annotations
+
+from dicom_mcp.server import build_server
+from dicom_mcp.services import build_services
+from dicom_mcp.settings import Settings
+
+
+async def serve_stdio(settings: Settings) -> None:
+    """Serve the tools on stdin/stdout until the client closes them."""
+    services = build_services(settings)
+    try:
+        await build_server(services).run_stdio_async()
+    finally:
+        await services.aclose()

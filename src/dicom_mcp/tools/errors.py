@@ -1,0 +1,48 @@
+"""Turn the lower layers' errors into tool errors, once, at the tool boundary.
+
+Messages come from the typed errors, which name causes and never carry patient data.
+Anything unexpected becomes a generic message; its details go to the log, not the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+from dicom_mcp.dicom.errors import InvalidQuery, PacsError
+from dicom_mcp.security.targets import TargetRefused
+from dicom_mcp.sessions.resolver import SessionNotFound
+from dicom_mcp.sessions.store import StoreError
+
+logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def tool_errors(tool: str) -> Iterator[None]:
+    """Re-raise known failures as ToolError with a clear, patient-free message."""
+    try:
+        yield
+    except ToolError:
+        raise
+    except InvalidQuery as exc:
+        raise ToolError(f"invalid input: {exc}") from exc
+    except TargetRefused as exc:
+        raise ToolError(f"target refused: {exc}") from exc
+    except SessionNotFound as exc:
+        raise ToolError(str(exc)) from exc
+    except PacsError as exc:
+        raise ToolError(f"PACS error ({type(exc).__name__}): {exc}") from exc
+    except StoreError as exc:
+        logger.warning("session store failure in %s: %s", tool, type(exc).__name__)
+        raise ToolError("the session store is unavailable; try again shortly") from exc
+    except Exception as exc:
+        # Unknown failures may carry anything in their text: log the type and where, not the message.
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        logger.error(
+            "unexpected %s in tool %s at %s:%s", type(exc).__name__, tool, frame.filename, frame.lineno
+        )
+        raise ToolError(f"internal error in {tool}; the operator can find details in the server log") from exc

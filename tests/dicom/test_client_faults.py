@@ -1,0 +1,137 @@
+"""Every way a PACS can fail ends in its own clear error, within its timeout, and the client goes on."""
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from dicom_mcp.dicom.client import ClientConfig, DicomClient
+from dicom_mcp.dicom.errors import (
+    AssociationAborted,
+    AssociationRejected,
+    PacsBusy,
+    PacsError,
+    PacsTimeout,
+    PacsUnreachable,
+    QueryFailed,
+)
+from dicom_mcp.dicom.presets import Level
+from dicom_mcp.dicom.queries import build_query
+from dicom_mcp.dicom.target import Target
+from tests.faults import FaultPacs, FindHandler, abort_after, answers, closed_port, failure, fault_pacs, hang
+
+pytestmark = pytest.mark.anyio
+
+CONFIG = ClientConfig(
+    "MCPSCU", connect_timeout=2, acse_timeout=2, dimse_timeout=1.5, network_timeout=2, query_deadline=3
+)
+QUERY = build_query(Level.STUDY, {"PatientID": ("patient_id", "FAULT*")}, "minimal", None, None)
+
+
+@pytest.fixture
+def client() -> DicomClient:
+    return DicomClient(CONFIG)
+
+
+def target_of(pacs: FaultPacs, ae_title: str | None = None) -> Target:
+    return Target(pacs.host, pacs.port, ae_title or pacs.ae_title)
+
+
+@pytest.fixture
+def healthy() -> Iterator[FaultPacs]:
+    with fault_pacs(answers(2)) as pacs:
+        yield pacs
+
+
+async def expect(
+    client: DicomClient, handler: FindHandler, error: type[PacsError], match: str, within: float
+) -> PacsError:
+    with fault_pacs(handler) as pacs:
+        started = time.monotonic()
+        with pytest.raises(error, match=match) as caught:
+            await client.find(target_of(pacs), QUERY, 10)
+        assert time.monotonic() - started < within
+    return caught.value
+
+
+async def test_matches_are_returned_json_safe(client: DicomClient, healthy: FaultPacs) -> None:
+    result = await client.find(target_of(healthy), QUERY, 10)
+    assert [m["PatientID"] for m in result.matches] == ["FAULT0", "FAULT1"]
+    assert result.truncated is False
+
+
+async def test_limit_sends_c_cancel_and_marks_truncated(client: DicomClient) -> None:
+    with fault_pacs(answers(500, delay=0.005)) as pacs:
+        result = await client.find(target_of(pacs), QUERY, 5)
+        assert len(result.matches) == 5
+        assert result.truncated is True
+        assert pacs.cancelled.wait(2), "the PACS never saw the C-CANCEL"
+
+
+async def test_exactly_limit_matches_is_not_truncated(client: DicomClient) -> None:
+    with fault_pacs(answers(5)) as pacs:
+        result = await client.find(target_of(pacs), QUERY, 5)
+    assert (len(result.matches), result.truncated) == (5, False)
+
+
+async def test_refused_connection_is_unreachable(client: DicomClient) -> None:
+    with pytest.raises(PacsUnreachable, match="could not open a TCP connection"):
+        await client.find(Target("127.0.0.1", closed_port(), "NOBODY"), QUERY, 10)
+
+
+async def test_wrong_called_ae_title_is_rejected_with_its_reason(client: DicomClient) -> None:
+    with fault_pacs(answers(1), strict_called_ae=True) as pacs:
+        with pytest.raises(AssociationRejected, match="Called AE title not recognised"):
+            await client.find(target_of(pacs, "WRONG"), QUERY, 10)
+
+
+async def test_silent_pacs_times_out_on_dimse_timeout(client: DicomClient) -> None:
+    await expect(client, hang, PacsTimeout, "DIMSE timeout", within=CONFIG.dimse_timeout + 1.5)
+
+
+async def test_trickling_pacs_hits_the_overall_deadline(client: DicomClient) -> None:
+    await expect(
+        client, answers(100, delay=0.5), PacsTimeout, "query deadline", within=CONFIG.query_deadline + 1.5
+    )
+
+
+async def test_abort_mid_query_is_reported(client: DicomClient) -> None:
+    await expect(client, abort_after(3), AssociationAborted, "aborted", within=2)
+
+
+@pytest.mark.parametrize(("code", "meaning"), [(0xC001, "unable to process"), (0xA700, "out of resources")])
+async def test_failure_status_names_its_code(client: DicomClient, code: int, meaning: str) -> None:
+    error = await expect(client, failure(code), QueryFailed, f"0x{code:04X} \\({meaning}\\)", within=2)
+    assert isinstance(error, QueryFailed) and error.status == code
+
+
+async def test_client_keeps_answering_after_every_fault(client: DicomClient, healthy: FaultPacs) -> None:
+    for handler in (hang, abort_after(1), failure(0xC000)):
+        with fault_pacs(handler) as pacs, pytest.raises(PacsError):
+            await client.find(target_of(pacs), QUERY, 10)
+    assert len((await client.find(target_of(healthy), QUERY, 10)).matches) == 2
+    assert client.open_associations == 0
+
+
+async def test_echo_measures_a_round_trip(client: DicomClient, healthy: FaultPacs) -> None:
+    assert await client.echo(target_of(healthy)) >= 0
+
+
+async def test_busy_pacs_is_reported_when_no_slot_frees_in_time() -> None:
+    import anyio
+
+    client = DicomClient(ClientConfig("MCPSCU", dimse_timeout=5, query_deadline=1, max_associations=1))
+    with fault_pacs(hang) as pacs:
+        errors: list[Exception] = []
+
+        async def attempt() -> None:
+            try:
+                await client.find(target_of(pacs), QUERY, 10)
+            except PacsError as exc:
+                errors.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(attempt)
+            tg.start_soon(attempt)
+    assert sorted(type(e).__name__ for e in errors) == ["PacsBusy", "PacsTimeout"]
+    assert any(isinstance(e, PacsBusy) for e in errors)
