@@ -6,6 +6,7 @@ C-FIND handler; the SCP itself is real, so the client's network code runs for re
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -117,8 +118,6 @@ def fault_pacs(
 
 def closed_port() -> int:
     """A loopback port with nothing listening on it."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -3,6 +3,7 @@
 import time
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
 from dicom_mcp.dicom.client import ClientConfig, DicomClient
@@ -80,9 +81,11 @@ async def test_refused_connection_is_unreachable(client: DicomClient) -> None:
 
 
 async def test_wrong_called_ae_title_is_rejected_with_its_reason(client: DicomClient) -> None:
-    with fault_pacs(answers(1), strict_called_ae=True) as pacs:
-        with pytest.raises(AssociationRejected, match="Called AE title not recognised"):
-            await client.find(target_of(pacs, "WRONG"), QUERY, 10)
+    with (
+        fault_pacs(answers(1), strict_called_ae=True) as pacs,
+        pytest.raises(AssociationRejected, match="Called AE title not recognised"),
+    ):
+        await client.find(target_of(pacs, "WRONG"), QUERY, 10)
 
 
 async def test_silent_pacs_times_out_on_dimse_timeout(client: DicomClient) -> None:
@@ -118,8 +121,6 @@ async def test_echo_measures_a_round_trip(client: DicomClient, healthy: FaultPac
 
 
 async def test_busy_pacs_is_reported_when_no_slot_frees_in_time() -> None:
-    import anyio
-
     client = DicomClient(ClientConfig("MCPSCU", dimse_timeout=5, query_deadline=1, max_associations=1))
     with fault_pacs(hang) as pacs:
         errors: list[Exception] = []

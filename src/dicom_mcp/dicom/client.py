@@ -22,7 +22,6 @@ import anyio
 import anyio.to_thread
 from pynetdicom import AE, _config, evt
 from pynetdicom.association import Association
-from pynetdicom.sop_class import Verification
 from pynetdicom.transport import AssociationSocket
 
 from dicom_mcp.dicom.errors import (
@@ -41,6 +40,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _PENDING = frozenset({0xFF00, 0xFF01})
+VERIFICATION = "1.2.840.10008.1.1"
 
 
 def configure_pynetdicom() -> None:
@@ -154,12 +154,12 @@ class DicomClient:
         ae.dimse_timeout = config.dimse_timeout
         ae.network_timeout = config.network_timeout
         ae.maximum_associations = 1024
-        for context in (Verification, PATIENT_ROOT_FIND, STUDY_ROOT_FIND):
+        for context in (VERIFICATION, PATIENT_ROOT_FIND, STUDY_ROOT_FIND):
             ae.add_requested_context(context)
         return ae
 
     async def echo(self, target: Target, deadline: float | None = None) -> float:
-        """Send a C-ECHO (within `deadline` seconds, default the query deadline); return the round trip in ms."""
+        """Send a C-ECHO within `deadline` (default: the query deadline); return the round trip in ms."""
         return await self._run(target, self._echo_blocking, target, deadline=deadline)
 
     async def find(self, target: Target, query: Query, limit: int) -> FindResult:

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run it (lint, types, tests).
+# Usage: scripts/test.sh [pytest args...]      Needs root (or sudo) for the apt packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for pkg in orthanc dcmtk redis-server; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+# Node.js may come from elsewhere than Debian (with npm bundled): ask only for what is absent.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if ((${#missing[@]})); then
+  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  echo "installing Debian packages: ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The Debian packages start their daemons where an init system runs; the tests start their own.
+for svc in orthanc redis-server; do
+  if command -v service >/dev/null && service "$svc" status >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
+done
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+
+# The independent TypeScript client, for interoperability tests (no lock file is kept).
+(cd tests/interop && npm install --silent --no-audit --no-fund --no-package-lock >/dev/null)
+
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/mypy
+
+# pytest exits 5 when it collected nothing: that must fail too, and it does under `set -e`.
+.venv/bin/python -m pytest "$@"

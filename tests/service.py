@@ -1,0 +1,141 @@
+"""Run the real service (`dicom-mcp`, uvicorn, real HTTP) as a subprocess, and MCP clients for it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+REPO = Path(__file__).resolve().parents[1]
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningService:
+    """A started `dicom-mcp` process."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.base_url}/mcp"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> int:
+        """Signal the process and wait for it; return its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+
+def service_env(pacs_env: Mapping[str, str] | None = None, **settings: str) -> dict[str, str]:
+    """The environment for a service process: inherited, minus any DICOM settings, plus ours."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DICOM_")}
+    env.update(pacs_env or {})
+    env.update({f"DICOM_MCP_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+@contextmanager
+def run_service(workdir: Path, env: Mapping[str, str]) -> Iterator[RunningService]:
+    """Start `python -m dicom_mcp` on a free port; wait until /healthz answers; stop it after."""
+    port = free_port()
+    log_path = workdir / f"service-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dicom_mcp", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=workdir,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    service = RunningService(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        wait_healthy(service)
+        yield service
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_healthy(service: RunningService) -> None:
+    """Poll /healthz until it answers 200, or fail with the log tail."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise RuntimeError(f"dicom-mcp exited with {service.process.returncode}:\n{service.log()[-3000:]}")
+        try:
+            if httpx.get(f"{service.base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"dicom-mcp did not become healthy:\n{service.log()[-3000:]}")
+
+
+@asynccontextmanager
+async def mcp_client(url: str, mode: str, headers: Mapping[str, str] | None = None) -> AsyncIterator[Client]:
+    """An SDK client over real HTTP: mode 'modern' (2026-07-28), 'legacy' (initialize) or 'sse'."""
+    if mode == "sse":
+        base = url.removesuffix("/mcp")
+        async with Client(sse_client(f"{base}/sse", headers=dict(headers or {})), mode="legacy") as client:
+            yield client
+        return
+    async with create_mcp_http_client(headers=dict(headers or {})) as http:
+        transport = streamable_http_client(url, http_client=http)
+        async with Client(transport, mode="2026-07-28" if mode == "modern" else "legacy") as client:
+            yield client
+
+
+@asynccontextmanager
+async def stdio_client(env: Mapping[str, str]) -> AsyncIterator[Client]:
+    """An SDK client driving `python -m dicom_mcp --transport stdio` as a subprocess."""
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "dicom_mcp", "--transport", "stdio"], env=dict(env)
+    )
+    async with Client(params) as client:
+        yield client
+
+
+async def call_ok(client: Client, tool: str, **arguments: object) -> dict[str, object]:
+    """Call a tool that must succeed; return its structured result."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, f"{tool} failed: {result.content}"
+    assert result.structured_content is not None
+    return dict(result.structured_content)
+
+
+async def call_error(client: Client, tool: str, **arguments: object) -> str:
+    """Call a tool that must fail; return its error text."""
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, f"{tool} unexpectedly succeeded: {result.structured_content}"
+    return " ".join(getattr(block, "text", "") for block in result.content)

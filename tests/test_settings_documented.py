@@ -1,0 +1,37 @@
+"""Every setting has one name, documented in .env.example and the README, with its real default."""
+
+import re
+from pathlib import Path
+
+from dicom_mcp.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def env_names() -> dict[str, str]:
+    names = {}
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        choices = getattr(alias, "choices", None)
+        names[name] = str(choices[0]) if choices else f"DICOM_MCP_{name.upper()}"
+    return names
+
+
+def example_values() -> dict[str, str]:
+    text = (REPO / ".env.example").read_text()
+    return dict(re.findall(r"^([A-Z_]+)=(.*)$", text, flags=re.MULTILINE))
+
+
+def test_env_example_lists_every_setting_and_nothing_else() -> None:
+    assert set(example_values()) == set(env_names().values())
+
+
+def test_env_example_values_are_the_defaults() -> None:
+    from_example = Settings.model_validate({k: v for k, v in example_values().items() if v != ""})
+    assert from_example == Settings.model_construct(**{n: f.default for n, f in Settings.model_fields.items()})
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (REPO / "README.md").read_text()
+    missing = [env for env in env_names().values() if f"`{env}`" not in readme]
+    assert not missing
