@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+from types import FrameType
 
 import uvicorn
 
@@ -24,4 +26,13 @@ def serve_http(settings: Settings) -> None:
         timeout_graceful_shutdown=int(settings.shutdown_grace),
         lifespan="on",
     )
+    # uvicorn re-raises a captured SIGTERM once it has shut down, through the handler that was
+    # installed before it started. A graceful stop is a clean exit: make that handler a no-op
+    # so the process ends with status 0, as orchestrators expect.
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.Server(config).run()
+    logger.info("dicom-mcp exited cleanly")
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """Swallow the SIGTERM uvicorn re-raises after its graceful shutdown."""
