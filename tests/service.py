@@ -67,7 +67,17 @@ def run_service(workdir: Path, env: Mapping[str, str]) -> Iterator[RunningServic
     log_path = workdir / f"service-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dicom_mcp", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "dicom_mcp",
+                "--transport",
+                "http",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             cwd=workdir,
             env=dict(env),
             stdout=log,
@@ -87,12 +97,14 @@ def run_service(workdir: Path, env: Mapping[str, str]) -> Iterator[RunningServic
                 process.wait()
 
 
-def wait_healthy(service: RunningService) -> None:
+def wait_healthy(service: RunningService, timeout: float = START_TIMEOUT) -> None:
     """Poll /healthz until it answers 200, or fail with the log tail."""
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
-            raise RuntimeError(f"dicom-mcp exited with {service.process.returncode}:\n{service.log()[-3000:]}")
+            raise RuntimeError(
+                f"dicom-mcp exited with {service.process.returncode}:\n{service.log()[-3000:]}"
+            )
         try:
             if httpx.get(f"{service.base_url}/healthz", timeout=1).status_code == 200:
                 return
