@@ -42,13 +42,24 @@ def curl(*args: str) -> tuple[int, str]:
     return int(status), body
 
 
-MCP_POST = ("-X", "POST", "-H", "Content-Type: application/json", "-H", "Accept: application/json, text/event-stream")
+MCP_POST = (
+    "-X",
+    "POST",
+    "-H",
+    "Content-Type: application/json",
+    "-H",
+    "Accept: application/json, text/event-stream",
+)
 INITIALIZE = json.dumps(
     {
         "jsonrpc": "2.0",
         "id": 1,
         "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "curl", "version": "1"}},
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "curl", "version": "1"},
+        },
     }
 )
 
@@ -88,7 +99,9 @@ def test_configured_host_name_is_accepted_behind_a_proxy(service: RunningService
 
 def test_oversized_body_is_refused(service: RunningService, tmp_path: Path) -> None:
     body = tmp_path / "huge.json"
-    body.write_text(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x" * 2_000_000}}))
+    body.write_text(
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x" * 2_000_000}})
+    )
     status, _ = curl(*MCP_POST, "-H", "Expect:", "--data-binary", f"@{body}", service.mcp_url)
     assert status == 413
 

@@ -28,7 +28,9 @@ def test_env_example_lists_every_setting_and_nothing_else() -> None:
 
 def test_env_example_values_are_the_defaults() -> None:
     from_example = Settings.model_validate({k: v for k, v in example_values().items() if v != ""})
-    assert from_example == Settings.model_construct(**{n: f.default for n, f in Settings.model_fields.items()})
+    assert from_example == Settings.model_construct(
+        **{n: f.default for n, f in Settings.model_fields.items()}
+    )
 
 
 def test_readme_documents_every_setting() -> None:
