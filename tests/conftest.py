@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-# pytest_plugins = ["tests.pacs.fixtures"]  (enabled once the beds land)
+from dicom_mcp.dicom.client import configure_pynetdicom
+
+pytest_plugins = ["tests.pacs.fixtures"]
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The test beds poll servers with raw pynetdicom before any DicomClient exists; give them
+    # the same socket-close fix (and quiet logging) the service uses.
+    configure_pynetdicom()

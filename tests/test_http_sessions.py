@@ -1,0 +1,103 @@
+"""Many clients over real HTTP, each with its own DICOM target; handles, connection binding, expiry."""
+
+from __future__ import annotations
+
+import anyio
+from collections.abc import Iterator
+
+import pytest
+
+from tests.pacs import Catalog, RunningPacs
+from tests.service import RunningService, call_error, call_ok, mcp_client, run_service, service_env
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def service(
+    orthanc: RunningPacs, dcmqrscp: RunningPacs, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningService]:
+    env = service_env(
+        {
+            "DICOM_HOST": orthanc.host,
+            "DICOM_PORT": str(orthanc.port),
+            "DICOM_CALLED_AE_TITLE": orthanc.ae_title,
+        },
+        allowed_targets=f"127.0.0.1:{dcmqrscp.port}",
+        session_ttl="2",
+    )
+    with run_service(tmp_path_factory.mktemp("sessions"), env) as running:
+        yield running
+
+
+async def echo_port(client: object, **arguments: object) -> int:
+    result = await call_ok(client, "verify_connection", **arguments)  # type: ignore[arg-type]
+    assert result["success"] is True
+    return int(result["port"])  # type: ignore[call-overload]
+
+
+async def test_modern_client_keeps_its_target_through_the_handle(
+    service: RunningService, orthanc: RunningPacs, dcmqrscp: RunningPacs
+) -> None:
+    async with mcp_client(service.mcp_url, "modern") as client:
+        assert await echo_port(client) == orthanc.port
+        configured = await call_ok(
+            client, "configure_dicom_server", host="127.0.0.1", port=dcmqrscp.port, ae_title=dcmqrscp.ae_title
+        )
+        assert await echo_port(client, session=configured["session"]) == dcmqrscp.port
+        # A modern request carries no transport session: without the handle it is the default PACS.
+        assert await echo_port(client) == orthanc.port
+
+
+@pytest.mark.parametrize("mode", ["legacy", "sse"])
+async def test_older_clients_need_no_handle_and_do_not_see_each_other(
+    service: RunningService, orthanc: RunningPacs, dcmqrscp: RunningPacs, mode: str
+) -> None:
+    async with (
+        mcp_client(service.mcp_url, mode) as configured,
+        mcp_client(service.mcp_url, mode) as bystander,
+    ):
+        await call_ok(
+            configured,
+            "configure_dicom_server",
+            host="127.0.0.1",
+            port=dcmqrscp.port,
+            ae_title=dcmqrscp.ae_title,
+        )
+        assert await echo_port(configured) == dcmqrscp.port
+        assert await echo_port(bystander) == orthanc.port
+
+
+async def test_two_sessions_on_two_pacs_get_their_own_answers(
+    service: RunningService, dcmqrscp: RunningPacs, pacs_catalog: Catalog
+) -> None:
+    large = pacs_catalog.large_series.series_uid
+    async with (
+        mcp_client(service.mcp_url, "modern") as first,
+        mcp_client(service.mcp_url, "legacy") as second,
+    ):
+        handle = (
+            await call_ok(
+                first, "configure_dicom_server", host="127.0.0.1", port=dcmqrscp.port, ae_title="DCMQRSCP"
+            )
+        )["session"]
+        on_dcmqrscp = await call_ok(
+            first, "query_instances", series_instance_uid=large, session=handle, limit=7
+        )
+        on_orthanc = await call_ok(second, "query_patients", name_pattern="SMITH*")
+        assert await echo_port(second) != dcmqrscp.port
+    assert (on_dcmqrscp["count"], on_dcmqrscp["truncated"]) == (7, True)
+    assert {m["PatientID"] for m in on_orthanc["matches"]} == {"PAT001", "PAT002"}
+
+
+async def test_expired_handle_is_a_clear_error(service: RunningService, dcmqrscp: RunningPacs) -> None:
+    async with mcp_client(service.mcp_url, "modern") as client:
+        handle = (
+            await call_ok(
+                client, "configure_dicom_server", host="127.0.0.1", port=dcmqrscp.port, ae_title="DCMQRSCP"
+            )
+        )["session"]
+        await anyio.sleep(2.5)  # DICOM_MCP_SESSION_TTL=2: let the handle lapse (a TTL, not a readiness wait)
+        message = await call_error(client, "query_patients", name_pattern="SMITH*", session=handle)
+    assert "unknown or expired session handle" in message
+    assert "configure_dicom_server" in message
