@@ -33,6 +33,15 @@ def default_target(settings: Settings) -> Target:
     return Target(settings.dicom_host, settings.dicom_port, settings.dicom_called_ae_title, name="default")
 
 
+def build_store(settings: Settings) -> SessionStore:
+    """The session store the URL in DICOM_MCP_SESSION_STORE names (memory:// or redis://...)."""
+    if settings.session_store.startswith(("redis://", "rediss://")):
+        from dicom_mcp.sessions.redis import RedisStore  # only deployments with Redis need the client
+
+        return RedisStore(settings.session_store, ttl=settings.session_ttl)
+    return MemoryStore(ttl=settings.session_ttl, max_entries=settings.session_max_entries)
+
+
 def build_services(settings: Settings) -> Services:
     """Create (but do not yet connect) every process-wide resource."""
     client = DicomClient(
@@ -46,7 +55,7 @@ def build_services(settings: Settings) -> Services:
             max_associations=settings.max_associations,
         )
     )
-    store = MemoryStore(ttl=settings.session_ttl, max_entries=settings.session_max_entries)
+    store = build_store(settings)
     target = default_target(settings)
     return Services(
         settings=settings,

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     max_limit: int = Field(1000, ge=1)
 
     # DICOM sessions (the handles `configure_dicom_server` returns).
+    session_store: str = Field("memory://", pattern=r"^(memory://|rediss?://.+)$")
     session_ttl: float = Field(3600.0, gt=0)
     session_max_entries: int = Field(10_000, ge=1)
 
