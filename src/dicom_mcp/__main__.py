@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         key: value for key in ("transport", "host", "port") if (value := getattr(args, key)) is not None
     }
     settings = Settings(**overrides)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.transport == "stdio":
         anyio.run(serve_stdio, settings)
     else:

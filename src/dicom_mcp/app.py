@@ -15,13 +15,19 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from dicom_mcp.dicom.errors import PacsError
+from dicom_mcp.security.auth import build_verifier
+from dicom_mcp.security.guards import AuditRefusals, RateLimit, RequireCaller, metadata_routes
 from dicom_mcp.server import build_server
 from dicom_mcp.services import Services, build_services
 from dicom_mcp.sessions.store import StoreError
@@ -75,6 +81,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        announce_security(settings)
         # A mounted sub-app's lifespan never runs, so the session manager is entered here.
         try:
             async with server.session_manager.run():
@@ -93,12 +100,48 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *metadata_routes(settings),
         *streamable.routes,
         *sse.routes,
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=guards(settings, services), lifespan=lifespan)
     app.state.services = services
     return app
+
+
+def guards(settings: Settings, services: Services) -> list[Middleware]:
+    """Outermost first: audit refusals, read the bearer token, demand a caller, then rate-limit."""
+    stack = [Middleware(AuditRefusals, audit=services.audit)]
+    verifier = build_verifier(settings)
+    if verifier is not None:
+        stack += [
+            Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(verifier)),
+            Middleware(AuthContextMiddleware),
+        ]
+    stack += [
+        Middleware(RequireCaller, settings=settings),
+        Middleware(RateLimit, per_minute=settings.rate_limit_per_minute),
+    ]
+    return stack
+
+
+def announce_security(settings: Settings) -> None:
+    """Say loudly, at start-up, who this instance will serve."""
+    if settings.auth_enabled:
+        kinds = [k for k, on in (("API keys", settings.api_keys_file), ("OAuth", settings.oauth_jwks)) if on]
+        logger.info("authentication required on /mcp and /sse (%s)", " and ".join(kinds))
+    elif settings.allow_unauthenticated:
+        logger.warning(
+            "NO AUTHENTICATION: every client that can reach %s:%s may query the PACS "
+            "(DICOM_MCP_ALLOW_UNAUTHENTICATED=true)",
+            settings.host,
+            settings.port,
+        )
+    else:
+        logger.warning(
+            "NO AUTHENTICATION configured: serving loopback clients only; set DICOM_MCP_API_KEYS_FILE "
+            "or DICOM_MCP_OAUTH_JWKS to serve others"
+        )
 
 
 async def readiness(services: Services) -> JSONResponse:

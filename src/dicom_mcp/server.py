@@ -9,6 +9,7 @@ from mcp.server.mcpserver import MCPServer
 from dicom_mcp import __version__
 from dicom_mcp.services import Services
 from dicom_mcp.tools.config import register_config_tools
+from dicom_mcp.tools.nodes import register_node_tools
 from dicom_mcp.tools.query import register_query_tools
 
 INSTRUCTIONS = """\
@@ -28,4 +29,5 @@ def build_server(services: Services) -> MCPServer[Any]:
     )
     register_config_tools(server, services)
     register_query_tools(server, services)
+    register_node_tools(server, services)
     return server

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from dicom_mcp.dicom.client import ClientConfig, DicomClient
 from dicom_mcp.dicom.target import Target
+from dicom_mcp.security.audit import AuditSink
+from dicom_mcp.security.nodes import NodeRegistry, load_nodes
 from dicom_mcp.security.targets import TargetPolicy
 from dicom_mcp.sessions.memory import MemoryStore
 from dicom_mcp.sessions.resolver import SessionResolver
@@ -22,10 +25,15 @@ class Services:
     store: SessionStore
     resolver: SessionResolver
     policy: TargetPolicy
+    nodes: NodeRegistry
+    audit: AuditSink
 
     async def aclose(self) -> None:
-        """Release the store's connections."""
-        await self.store.aclose()
+        """Release the store's connections and flush the audit trail."""
+        try:
+            await self.store.aclose()
+        finally:
+            self.audit.close()
 
 
 def default_target(settings: Settings) -> Target:
@@ -36,14 +44,17 @@ def default_target(settings: Settings) -> Target:
 def build_store(settings: Settings) -> SessionStore:
     """The session store the URL in DICOM_MCP_SESSION_STORE names (memory:// or redis://...)."""
     if settings.session_store.startswith(("redis://", "rediss://")):
-        from dicom_mcp.sessions.redis import RedisStore  # only deployments with Redis need the client
+        from dicom_mcp.sessions.redis import RedisStore  # noqa: PLC0415 - loaded only where Redis is used
 
         return RedisStore(settings.session_store, ttl=settings.session_ttl)
     return MemoryStore(ttl=settings.session_ttl, max_entries=settings.session_max_entries)
 
 
-def build_services(settings: Settings) -> Services:
-    """Create (but do not yet connect) every process-wide resource."""
+def build_services(settings: Settings, *, stdout_is_protocol: bool = False) -> Services:
+    """Create (but do not yet connect) every process-wide resource.
+
+    With `stdout_is_protocol` (stdio transport), an audit log of "-" goes to stderr instead.
+    """
     client = DicomClient(
         ClientConfig(
             calling_ae_title=settings.dicom_ae_title,
@@ -57,10 +68,20 @@ def build_services(settings: Settings) -> Services:
     )
     store = build_store(settings)
     target = default_target(settings)
+    nodes = load_nodes(settings.nodes_file)
+    audit_to = settings.audit_log
     return Services(
         settings=settings,
         client=client,
         store=store,
-        resolver=SessionResolver(store, target),
-        policy=TargetPolicy.from_settings(settings.allowed_targets, target),
+        resolver=SessionResolver(
+            store,
+            target,
+            nodes=nodes.targets,
+            max_per_principal=settings.max_sessions_per_principal,
+            window=settings.session_ttl,
+        ),
+        policy=TargetPolicy.from_settings(settings.allowed_targets, target, nodes.targets),
+        nodes=nodes,
+        audit=AuditSink(audit_to, dash_stream=sys.stderr if stdout_is_protocol else sys.stdout),
     )

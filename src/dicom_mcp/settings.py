@@ -7,6 +7,7 @@ names; everything else is prefixed `DICOM_MCP_`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -42,8 +43,10 @@ class Settings(BaseSettings):
         "ANY-SCP", min_length=1, max_length=16, validation_alias=_seed("DICOM_CALLED_AE_TITLE")
     )
 
-    # Which host:port a caller may point its session at (the default PACS is always allowed).
+    # Which PACS a caller may point its session at: named nodes, or host:port in the allowlist.
     allowed_targets: CsvList = ()
+    nodes_file: Path | None = None
+    expose_node_hosts: bool = False
 
     # DICOM network timeouts, in seconds.
     connect_timeout: float = Field(5.0, gt=0)
@@ -73,6 +76,34 @@ class Settings(BaseSettings):
     http_max_sessions: int = Field(1000, ge=1)
     shutdown_grace: float = Field(30.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    # Who may call (HTTP): API keys and/or OAuth 2.1 JWT access tokens.
+    api_keys_file: Path | None = None
+    oauth_jwks: str | None = None
+    oauth_issuer: str | None = None
+    oauth_audience: str | None = None
+    public_url: str | None = None
+    allow_unauthenticated: bool = False
+
+    # Abuse limits and the audit trail.
+    rate_limit_per_minute: int = Field(600, ge=0)
+    max_sessions_per_principal: int = Field(100, ge=1)
+    audit_log: str | None = None
+
+    @field_validator(
+        "nodes_file",
+        "api_keys_file",
+        "oauth_jwks",
+        "oauth_issuer",
+        "oauth_audience",
+        "public_url",
+        "audit_log",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("allowed_targets", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod
@@ -82,7 +113,22 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _default_within_max(self) -> Settings:
+    def _consistent(self) -> Settings:
         if self.default_limit > self.max_limit:
             raise ValueError("DICOM_MCP_DEFAULT_LIMIT must not exceed DICOM_MCP_MAX_LIMIT")
+        if self.oauth_jwks and not (self.oauth_issuer and (self.oauth_audience or self.public_url)):
+            raise ValueError(
+                "DICOM_MCP_OAUTH_JWKS needs DICOM_MCP_OAUTH_ISSUER and DICOM_MCP_OAUTH_AUDIENCE (or DICOM_MCP_PUBLIC_URL)"
+            )
         return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        """True when callers must present a bearer token."""
+        return bool(self.api_keys_file or self.oauth_jwks)
+
+    @property
+    def resource_url(self) -> str:
+        """This service's MCP endpoint as clients name it: the OAuth resource (RFC 8707) and audience."""
+        base = self.public_url or f"http://{self.host}:{self.port}"
+        return base.rstrip("/") + "/mcp"

@@ -9,7 +9,7 @@ from dicom_mcp.settings import Settings
 
 async def serve_stdio(settings: Settings) -> None:
     """Serve the tools on stdin/stdout until the client closes them."""
-    services = build_services(settings)
+    services = build_services(settings, stdout_is_protocol=True)
     try:
         await build_server(services).run_stdio_async()
     finally:

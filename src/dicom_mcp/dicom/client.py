@@ -34,6 +34,7 @@ from dicom_mcp.dicom.errors import (
 from dicom_mcp.dicom.queries import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, Query
 from dicom_mcp.dicom.status import raise_for_echo_status, raise_for_find_status
 from dicom_mcp.dicom.target import Target
+from dicom_mcp.dicom.tls import tls_arguments
 from dicom_mcp.dicom.values import JsonValue, shape_identifier
 
 logger = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ class DicomClient:
     def _limiter_for(self, target: Target) -> anyio.CapacityLimiter:
         limiter = self._limiters.get(target.key)
         if limiter is None:
-            limiter = anyio.CapacityLimiter(self._config.max_associations)
+            limiter = anyio.CapacityLimiter(target.max_associations or self._config.max_associations)
             self._limiters[target.key] = limiter
         return limiter
 
@@ -242,7 +243,11 @@ class DicomClient:
         handlers: list[Any] = [(evt.EVT_CONN_OPEN, probe.on_open), (evt.EVT_ACSE_RECV, probe.on_acse)]
         with self._counted():
             assoc = self._ae.associate(
-                target.host, target.port, ae_title=target.ae_title, evt_handlers=handlers
+                target.host,
+                target.port,
+                ae_title=target.ae_title,
+                evt_handlers=handlers,
+                tls_args=tls_arguments(target),
             )
             if not assoc.is_established:
                 raise _association_failure(target, assoc, probe)
@@ -271,6 +276,10 @@ def _association_failure(target: Target, assoc: Association, probe: _Probe) -> E
     if probe.rejection is not None:
         return AssociationRejected(f"{where} rejected the association ({probe.rejection})")
     if not probe.connected:
+        if target.tls is not None:
+            return PacsUnreachable(
+                f"could not open a TLS connection to {where} (refused, or certificate rejected)"
+            )
         return PacsUnreachable(f"could not open a TCP connection to {where}")
     if assoc.is_aborted and assoc.acceptor.primitive is not None and not assoc.accepted_contexts:
         return AssociationAborted(f"{where} accepted none of the query services this server uses")

@@ -1,8 +1,20 @@
-"""Where a DICOM operation goes: one PACS, as host, port and called AE title."""
+"""Where a DICOM operation goes: one PACS, as host, port and called AE title (plus TLS and limits)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """DICOM TLS towards one PACS: the CA that signs its certificate, and our client certificate."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    server_name: str | None = None  # the name its certificate carries, when not the host we dial
+    check_hostname: bool = True
 
 
 @dataclass(frozen=True)
@@ -13,6 +25,8 @@ class Target:
     port: int
     ae_title: str
     name: str | None = None
+    tls: TlsSettings | None = None
+    max_associations: int | None = None
 
     @property
     def key(self) -> str:

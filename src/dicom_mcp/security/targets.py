@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import anyio
@@ -67,13 +67,27 @@ def _split_port(text: str) -> tuple[str, int | None]:
 class TargetPolicy:
     """Admits or refuses ad-hoc targets; the default PACS is always admitted."""
 
-    def __init__(self, rules: Iterable[AllowRule], default_target: Target) -> None:
+    def __init__(
+        self, rules: Iterable[AllowRule], default_target: Target, nodes: Mapping[str, Target] | None = None
+    ) -> None:
         self._rules = tuple(rules)
         self._default = default_target
+        self._nodes = nodes or {}
 
     @classmethod
-    def from_settings(cls, entries: Iterable[str], default_target: Target) -> TargetPolicy:
-        return cls((AllowRule.parse(entry) for entry in entries), default_target)
+    def from_settings(
+        cls, entries: Iterable[str], default_target: Target, nodes: Mapping[str, Target] | None = None
+    ) -> TargetPolicy:
+        return cls((AllowRule.parse(entry) for entry in entries), default_target, nodes)
+
+    def node(self, name: str) -> Target:
+        """The operator's node called `name` ("default" is the DICOM_HOST PACS)."""
+        if name == self._default.name:
+            return self._default
+        target = self._nodes.get(name)
+        if target is None:
+            raise TargetRefused("unknown node name: call list_dicom_nodes for the names you may use")
+        return target
 
     async def admit(self, host: str, port: int, ae_title: str) -> Target:
         """Return the target to store, or raise TargetRefused without opening any socket to it."""

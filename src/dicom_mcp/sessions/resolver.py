@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
 
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.sessions.store import SessionEntry, SessionStore
@@ -22,6 +25,10 @@ MAX_HANDLE_LENGTH = 128
 
 class SessionNotFound(LookupError):
     """A session handle is unknown, expired, or belongs to someone else."""
+
+
+class TooManySessions(RuntimeError):
+    """A principal configured more sessions than allowed within one session lifetime."""
 
 
 def _key(kind: str, token: str) -> str:
@@ -36,12 +43,31 @@ def handle_digest(handle: str) -> str:
 class SessionResolver:
     """Mints handles and resolves the target of each call."""
 
-    def __init__(self, store: SessionStore, default_target: Target) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        default_target: Target,
+        *,
+        nodes: Mapping[str, Target] | None = None,
+        max_per_principal: int = 100,
+        window: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self.default_target = default_target
+        self._nodes = nodes or {}
+        self._max_per_principal = max_per_principal
+        self._window = window
+        self._clock = clock
+        self._recent: dict[str, deque[float]] = {}
 
     async def configure(self, target: Target, principal: str, connection_id: str | None) -> str:
-        """Store `target` under a new handle (and the connection, when there is one); return the handle."""
+        """Store `target` under a new handle (and the connection, when there is one); return the handle.
+
+        Raises:
+            TooManySessions: the principal made `max_per_principal` sessions within one TTL here.
+        """
+        self._admit_new_session(principal)
         handle = secrets.token_urlsafe(HANDLE_BYTES)
         entry = SessionEntry(target, principal)
         await self._store.put(_key("handle", handle), entry)
@@ -63,9 +89,29 @@ class SessionResolver:
                 raise SessionNotFound(
                     "unknown or expired session handle: call configure_dicom_server again for a new one"
                 )
-            return entry.target
+            return self._current(entry.target)
         if connection_id:
             entry = await self._store.get(_key("conn", connection_id))
             if entry is not None and entry.principal == principal:
-                return entry.target
+                return self._current(entry.target)
         return self.default_target
+
+    def _current(self, target: Target) -> Target:
+        """A named node is looked up again, so the operator's current settings (TLS, limits) apply."""
+        if target.name is not None and target.name in self._nodes:
+            return self._nodes[target.name]
+        return target
+
+    def _admit_new_session(self, principal: str) -> None:
+        now = self._clock()
+        recent = self._recent.setdefault(principal, deque())
+        while recent and recent[0] <= now - self._window:
+            recent.popleft()
+        if len(recent) >= self._max_per_principal:
+            raise TooManySessions(
+                f"too many sessions: at most {self._max_per_principal} per caller within "
+                f"{self._window:g} s; reuse the session handle you already have"
+            )
+        recent.append(now)
+        if len(self._recent) > 10_000:  # forget callers idle for a whole window
+            self._recent = {p: t for p, t in self._recent.items() if t[-1] > now - self._window}

@@ -11,9 +11,10 @@ from pydantic import Field
 from dicom_mcp.dicom.errors import PacsError
 from dicom_mcp.dicom.presets import DEFAULT_PRESET, PRESETS
 from dicom_mcp.dicom.target import Target
+from dicom_mcp.security.targets import TargetRefused
 from dicom_mcp.services import Services
-from dicom_mcp.tools.context import caller_of
-from dicom_mcp.tools.errors import tool_errors
+from dicom_mcp.sessions.resolver import handle_digest
+from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.models import ConfigureResult, EchoResult, PresetsResult
 from dicom_mcp.tools.params import Session
 
@@ -23,8 +24,8 @@ def register_config_tools(server: MCPServer[Any], services: Services) -> None:
 
     async def configure_dicom_server(
         ctx: Context[Any, Any],
-        host: Annotated[str, Field(description="PACS host name or IP address", min_length=1, max_length=253)],
-        port: Annotated[int, Field(description="PACS DICOM port")],
+        host: Annotated[str | None, Field(description="PACS host name or IP address", max_length=253)] = None,
+        port: Annotated[int | None, Field(description="PACS DICOM port")] = None,
         ae_title: Annotated[
             str | None,
             Field(
@@ -32,36 +33,47 @@ def register_config_tools(server: MCPServer[Any], services: Services) -> None:
                 max_length=64,
             ),
         ] = None,
+        node: Annotated[
+            str | None,
+            Field(description="A node name from list_dicom_nodes, instead of host and port", max_length=64),
+        ] = None,
     ) -> ConfigureResult:
         """Point this session at another PACS and return a session handle for later calls.
 
-        The target must be the default PACS or admitted by the operator's allowlist; the
-        calling AE title is always the server's own.
+        Give either `node` (see list_dicom_nodes) or `host` and `port`; an ad-hoc host must be
+        allowed by the operator. The calling AE title is always the server's own.
         """
-        with tool_errors("configure_dicom_server"):
-            caller = caller_of(ctx)
-            called = ae_title if ae_title is not None else services.settings.dicom_called_ae_title
-            target = await services.policy.admit(host, port, called)
-            handle = await services.resolver.configure(target, caller.principal, caller.connection_id)
+        async with tool_call(services, ctx, "configure_dicom_server", "configure") as call:
+            target = await _choose(services, host, port, ae_title, node)
+            call.target(target)
+            handle = await services.resolver.configure(
+                target, call.caller.principal, call.caller.connection_id
+            )
+            call.fields["new_session"] = handle_digest(handle)
+        hidden = _hidden(services, target)
         return ConfigureResult(
             session=handle,
-            host=target.host,
-            port=target.port,
+            host="(hidden)" if hidden else target.host,
+            port=0 if hidden else target.port,
             ae_title=target.ae_title,
+            node=target.name,
             expires_after_idle_seconds=int(services.settings.session_ttl),
-            message=f"Configured {target.describe()}. Pass session={handle!r} to later DICOM tool calls.",
+            message=f"Configured {_public(services, target)}. Pass session={handle!r} to later DICOM tool calls.",
         )
 
     async def verify_connection(ctx: Context[Any, Any], session: Session = None) -> EchoResult:
         """Check that the session's PACS answers a DICOM C-ECHO."""
-        with tool_errors("verify_connection"):
-            caller = caller_of(ctx)
-            target = await services.resolver.resolve(session, caller.principal, caller.connection_id)
+        async with tool_call(services, ctx, "verify_connection", "echo", session) as call:
+            target = await services.resolver.resolve(
+                session, call.caller.principal, call.caller.connection_id
+            )
+            call.target(target)
             try:
                 millis = await services.client.echo(target)
             except PacsError as exc:
-                return _echo_result(target, None, f"C-ECHO failed: {exc}")
-        return _echo_result(target, millis, f"{target.describe()} answered C-ECHO")
+                call.fields["echo"] = type(exc).__name__
+                return _echo_result(services, target, None, f"C-ECHO failed: {exc}")
+        return _echo_result(services, target, millis, f"{_public(services, target)} answered C-ECHO")
 
     def get_attribute_presets() -> PresetsResult:
         """List the attribute presets each query tool accepts, with the DICOM keywords they return."""
@@ -78,12 +90,39 @@ def register_config_tools(server: MCPServer[Any], services: Services) -> None:
     )
 
 
-def _echo_result(target: Target, millis: float | None, message: str) -> EchoResult:
+async def _choose(
+    services: Services, host: str | None, port: int | None, ae_title: str | None, node: str | None
+) -> Target:
+    if node is not None:
+        if host is not None or port is not None:
+            raise TargetRefused("give either node, or host and port, not both")
+        return services.policy.node(node)
+    if host is None or port is None:
+        raise TargetRefused("give host and port (or a node name from list_dicom_nodes)")
+    called = ae_title if ae_title is not None else services.settings.dicom_called_ae_title
+    return await services.policy.admit(host, port, called)
+
+
+def _hidden(services: Services, target: Target) -> bool:
+    """Nodes from the nodes file keep their host and port to themselves unless the operator exposes them."""
+    return target.name in services.nodes.targets and not services.settings.expose_node_hosts
+
+
+def _public(services: Services, target: Target) -> str:
+    """Describe a target as callers may see it."""
+    if _hidden(services, target):
+        return f"node {target.name!r} ({target.ae_title})"
+    return target.describe()
+
+
+def _echo_result(services: Services, target: Target, millis: float | None, message: str) -> EchoResult:
+    hidden = _hidden(services, target)
     return EchoResult(
         success=millis is not None,
-        host=target.host,
-        port=target.port,
+        host="(hidden)" if hidden else target.host,
+        port=0 if hidden else target.port,
         ae_title=target.ae_title,
+        node=target.name,
         round_trip_ms=None if millis is None else round(millis, 1),
         message=message,
     )

@@ -18,6 +18,7 @@ class Caller:
 
     principal: str
     connection_id: str | None
+    client: str = "stdio"
 
 
 def caller_of(ctx: Context[Any, Any]) -> Caller:
@@ -33,12 +34,13 @@ def caller_of(ctx: Context[Any, Any]) -> Caller:
     request = ctx.request_context.request
     if request is None:
         return Caller(principal, STDIO_CONNECTION)
+    address = getattr(getattr(request, "client", None), "host", None) or "unknown"
     headers = getattr(request, "headers", None) or {}
     session_id = headers.get("mcp-session-id")
     if session_id:
-        return Caller(principal, f"http:{session_id}")
+        return Caller(principal, f"http:{session_id}", address)
     query_params = getattr(request, "query_params", None) or {}
     sse_id = query_params.get("session_id")
     if sse_id:
-        return Caller(principal, f"sse:{sse_id}")
-    return Caller(principal, None)
+        return Caller(principal, f"sse:{sse_id}", address)
+    return Caller(principal, None, address)

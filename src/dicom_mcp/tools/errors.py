@@ -15,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from dicom_mcp.dicom.errors import InvalidQuery, PacsError
 from dicom_mcp.security.targets import TargetRefused
-from dicom_mcp.sessions.resolver import SessionNotFound
+from dicom_mcp.sessions.resolver import SessionNotFound, TooManySessions
 from dicom_mcp.sessions.store import StoreError
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def tool_errors(tool: str) -> Iterator[None]:
         raise ToolError(f"invalid input: {exc}") from exc
     except TargetRefused as exc:
         raise ToolError(f"target refused: {exc}") from exc
-    except SessionNotFound as exc:
+    except (SessionNotFound, TooManySessions) as exc:
         raise ToolError(str(exc)) from exc
     except PacsError as exc:
         raise ToolError(f"PACS error ({type(exc).__name__}): {exc}") from exc

@@ -14,6 +14,7 @@ class ConfigureResult(BaseModel):
     host: str
     port: int
     ae_title: str = Field(description="The called AE title of the PACS")
+    node: str | None = Field(None, description="The operator's name for this PACS, if it is a named node")
     expires_after_idle_seconds: int
     message: str
 
@@ -25,6 +26,7 @@ class EchoResult(BaseModel):
     host: str
     port: int
     ae_title: str
+    node: str | None = None
     round_trip_ms: float | None = None
     message: str
 
@@ -44,3 +46,22 @@ class PresetsResult(BaseModel):
 
     default: str
     presets: dict[str, dict[str, list[str]]] = Field(description="level -> preset name -> DICOM keywords")
+
+
+class NodeInfo(BaseModel):
+    """One PACS the operator has named."""
+
+    name: str
+    description: str
+    ae_title: str
+    host: str | None = None
+    port: int | None = None
+    tls: bool
+
+
+class NodesResult(BaseModel):
+    """The PACS callers may choose by name, and whether ad-hoc targets are possible."""
+
+    default: str = Field(description="The node used when no session is configured")
+    nodes: list[NodeInfo]
+    ad_hoc_targets_allowed: bool = Field(description="Whether configure_dicom_server accepts host and port")

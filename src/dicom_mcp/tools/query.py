@@ -14,8 +14,7 @@ from dicom_mcp.dicom.errors import InvalidQuery
 from dicom_mcp.dicom.presets import Level
 from dicom_mcp.dicom.queries import build_query
 from dicom_mcp.services import Services
-from dicom_mcp.tools.context import caller_of
-from dicom_mcp.tools.errors import tool_errors
+from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.models import QueryResult
 from dicom_mcp.tools.params import Keywords, Limit, Preset, Session
 
@@ -42,14 +41,18 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         session: str | None,
         limit: int | None,
     ) -> QueryResult:
-        with tool_errors(tool):
+        async with tool_call(services, ctx, tool, "query", session) as call:
+            call.fields.update(level=level.value, keys={k: v for k, (_, v) in matching.items() if v})
             wanted = limit or settings.default_limit
             if wanted > settings.max_limit:
                 raise InvalidQuery(f"limit must be at most {settings.max_limit}")
             query = build_query(level, matching, preset, additional, exclude)
-            caller = caller_of(ctx)
-            target = await services.resolver.resolve(session, caller.principal, caller.connection_id)
+            target = await services.resolver.resolve(
+                session, call.caller.principal, call.caller.connection_id
+            )
+            call.target(target)
             result = await hierarchy.find(services.client, target, query, wanted)
+            call.fields.update(matches=len(result.matches), truncated=result.truncated)
         return QueryResult(
             level=level.value,
             count=len(result.matches),

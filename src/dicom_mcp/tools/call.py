@@ -1,0 +1,65 @@
+"""One tool call: identify the caller, translate errors, and leave an audit record."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from dicom_mcp.dicom.target import Target
+from dicom_mcp.services import Services
+from dicom_mcp.sessions.resolver import handle_digest
+from dicom_mcp.tools.context import Caller, caller_of
+from dicom_mcp.tools.errors import tool_errors
+
+
+@dataclass
+class Call:
+    """What a tool learns during a call; the audit record is built from it."""
+
+    caller: Caller
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def target(self, target: Target) -> None:
+        """Note the PACS this call talks to."""
+        self.fields.update(
+            node=target.name,
+            host=target.host,
+            port=target.port,
+            called_ae_title=target.ae_title,
+        )
+
+
+@asynccontextmanager
+async def tool_call(
+    services: Services, ctx: Context[Any, Any], tool: str, event: str, session: str | None = None
+) -> AsyncIterator[Call]:
+    """Run a tool body: errors become ToolError; every outcome is audited (with query values)."""
+    call = Call(caller_of(ctx))
+    started = time.perf_counter()
+    outcome, error = "success", None
+    try:
+        with tool_errors(tool):
+            yield call
+    except ToolError as exc:
+        outcome, error = "error", str(exc)
+        raise
+    finally:
+        services.audit.record(
+            event,
+            tool=tool,
+            principal=call.caller.principal,
+            client=call.caller.client,
+            session=handle_digest(session) if session else None,
+            connection=handle_digest(call.caller.connection_id) if call.caller.connection_id else None,
+            calling_ae_title=services.settings.dicom_ae_title,
+            outcome=outcome,
+            error=error,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            **call.fields,
+        )
