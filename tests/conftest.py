@@ -6,7 +6,7 @@ import pytest
 
 from dicom_mcp.dicom.client import configure_pynetdicom
 
-pytest_plugins = ["tests.pacs.fixtures"]
+pytest_plugins = ["tests.pacs.fixtures", "tests.redisbed"]
 
 
 @pytest.fixture
