@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from dicom_mcp.dicom.client import configure_pynetdicom
+from dicom_mcp.logs import cap_body_loggers
+from tests.phi_scan import find_patient_data
+from tests.service import SERVICE_LOGS
+
+_IN_PROCESS_LOG: Path | None = None
 
 pytest_plugins = ["tests.pacs.fixtures", "tests.redisbed"]
 
@@ -18,3 +27,25 @@ def pytest_configure(config: pytest.Config) -> None:
     # The test beds poll servers with raw pynetdicom before any DicomClient exists; give them
     # the same socket-close fix (and quiet logging) the service uses.
     configure_pynetdicom()
+    # Everything logged in this process goes, at DEBUG, to a file searched for patient data at the end.
+    global _IN_PROCESS_LOG
+    _IN_PROCESS_LOG = Path(tempfile.mkdtemp(prefix="dicom-mcp-tests-")) / "in-process.log"
+    handler = logging.FileHandler(_IN_PROCESS_LOG, encoding="utf-8")
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.DEBUG)
+    cap_body_loggers(logging.DEBUG)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any ordinary log of it (services at DEBUG, this process) holds patient data."""
+    logs = [*SERVICE_LOGS, *([_IN_PROCESS_LOG] if _IN_PROCESS_LOG else [])]
+    hits = find_patient_data(logs)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"patient-data scan: {len(logs)} logs searched, {len(hits)} hits")
+        for hit in hits[:20]:
+            reporter.write_line(f"  {hit}")
+    if hits:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

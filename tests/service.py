@@ -21,6 +21,9 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 30.0
+# Every service log of this test run: the suite runs services at DEBUG and, at the end, searches
+# these logs for patient data (see tests/conftest.py).
+SERVICE_LOGS: list[Path] = []
 
 
 def free_port() -> int:
@@ -55,6 +58,7 @@ class RunningService:
 def service_env(pacs_env: Mapping[str, str] | None = None, **settings: str) -> dict[str, str]:
     """The environment for a service process: inherited, minus any DICOM settings, plus ours."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DICOM_")}
+    env["DICOM_MCP_LOG_LEVEL"] = "DEBUG"
     env.update(pacs_env or {})
     env.update({f"DICOM_MCP_{k.upper()}": v for k, v in settings.items()})
     return env
@@ -65,6 +69,7 @@ def run_service(workdir: Path, env: Mapping[str, str]) -> Iterator[RunningServic
     """Start `python -m dicom_mcp` on a free port; wait until /healthz answers; stop it after."""
     port = free_port()
     log_path = workdir / f"service-{port}.log"
+    SERVICE_LOGS.append(log_path)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [

@@ -20,7 +20,15 @@ import pytest
 import yaml
 
 from dicom_mcp.settings import Settings
-from tests.service import REPO, RunningService, free_port, run_service, service_env, wait_healthy
+from tests.service import (
+    REPO,
+    SERVICE_LOGS,
+    RunningService,
+    free_port,
+    run_service,
+    service_env,
+    wait_healthy,
+)
 
 BIN = Path(sys.executable).parent
 
@@ -84,6 +92,7 @@ def test_container_settings_bind_all_interfaces_and_check_host_names(tmp_path: P
     env = service_env(allowed_hosts="dicom-mcp")
     port = free_port()
     env.update({"DICOM_MCP_HOST": "0.0.0.0", "DICOM_MCP_PORT": str(port)})
+    SERVICE_LOGS.append(tmp_path / "container.log")
     log = (tmp_path / "container.log").open("wb")
     process = subprocess.Popen(
         [str(BIN / "dicom-mcp"), "--transport", "http"], env=env, stdout=log, stderr=log
@@ -117,6 +126,7 @@ def test_readme_run_command_installs_and_serves_from_a_clean_copy(tmp_path: Path
     env = service_env()
     env["DICOM_MCP_PORT"] = str(free_port())  # the command as written; only the port moves aside
     log_path = tmp_path / "readme-run.log"
+    SERVICE_LOGS.append(log_path)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             ["bash", "-c", readme_run_command()],

@@ -42,6 +42,12 @@ def configure_logging(level: str, fmt: Literal["json", "text"] = "json") -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    floor = max(logging.getLevelName(level), logging.INFO)
+    cap_body_loggers(level)
+
+
+def cap_body_loggers(level: str | int) -> None:
+    """Keep loggers that print message bodies at INFO or above (pynetdicom at WARNING), whatever `level`."""
+    numeric = level if isinstance(level, int) else logging.getLevelName(level)
+    floor = max(numeric, logging.INFO)
     for name in _BODY_LOGGERS:
-        logging.getLogger(name).setLevel(max(floor, logging.WARNING if name == "pynetdicom" else floor))
+        logging.getLogger(name).setLevel(max(floor, logging.WARNING) if name == "pynetdicom" else floor)
