@@ -13,8 +13,6 @@ from dicom_mcp.logs import cap_body_loggers
 from tests.phi_scan import find_patient_data
 from tests.service import SERVICE_LOGS
 
-_IN_PROCESS_LOG: Path | None = None
-
 pytest_plugins = ["tests.pacs.fixtures", "tests.redisbed"]
 
 
@@ -28,9 +26,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # the same socket-close fix (and quiet logging) the service uses.
     configure_pynetdicom()
     # Everything logged in this process goes, at DEBUG, to a file searched for patient data at the end.
-    global _IN_PROCESS_LOG
-    _IN_PROCESS_LOG = Path(tempfile.mkdtemp(prefix="dicom-mcp-tests-")) / "in-process.log"
-    handler = logging.FileHandler(_IN_PROCESS_LOG, encoding="utf-8")
+    in_process_log = Path(tempfile.mkdtemp(prefix="dicom-mcp-tests-")) / "in-process.log"
+    SERVICE_LOGS.append(in_process_log)
+    handler = logging.FileHandler(in_process_log, encoding="utf-8")
     handler.setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
@@ -40,11 +38,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if any ordinary log of it (services at DEBUG, this process) holds patient data."""
-    logs = [*SERVICE_LOGS, *([_IN_PROCESS_LOG] if _IN_PROCESS_LOG else [])]
-    hits = find_patient_data(logs)
+    hits = find_patient_data(SERVICE_LOGS)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(f"patient-data scan: {len(logs)} logs searched, {len(hits)} hits")
+        reporter.write_line(f"patient-data scan: {len(SERVICE_LOGS)} logs searched, {len(hits)} hits")
         for hit in hits[:20]:
             reporter.write_line(f"  {hit}")
     if hits:
