@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import anyio
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
 from tests.pacs import Catalog, RunningPacs
