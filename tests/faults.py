@@ -7,6 +7,7 @@ C-FIND handler; the SCP itself is real, so the client's network code runs for re
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -90,11 +91,18 @@ def abort_after(count: int) -> FindHandler:
 
 @contextmanager
 def fault_pacs(
-    handler: FindHandler, *, ae_title: str = "FAULTY", strict_called_ae: bool = False
+    handler: FindHandler,
+    *,
+    ae_title: str = "FAULTY",
+    strict_called_ae: bool = False,
+    max_associations: int = 10,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Iterator[FaultPacs]:
     """Run an SCP on a free loopback port whose C-FIND behaves as `handler` says."""
     ae = AE(ae_title=ae_title)
     ae.require_called_aet = strict_called_ae
+    ae.maximum_associations = max_associations
+    ae.maximum_associations = max_associations
     for context in (
         Verification,
         PatientRootQueryRetrieveInformationModelFind,
@@ -107,7 +115,9 @@ def fault_pacs(
         pacs.requests += 1
         yield from handler(event, pacs)
 
-    server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_FIND, on_find)])
+    server = ae.start_server(
+        ("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_FIND, on_find)], ssl_context=ssl_context
+    )
     pacs.port = server.server_address[1]
     try:
         yield pacs

@@ -1,12 +1,14 @@
 """Every way a PACS can fail ends in its own clear error, within its timeout, and the client goes on."""
 
+import threading
 import time
 from collections.abc import Iterator
 
 import anyio
 import pytest
+from pynetdicom import AE
 
-from dicom_mcp.dicom.client import ClientConfig, DicomClient
+from dicom_mcp.dicom.client import VERIFICATION, ClientConfig, DicomClient
 from dicom_mcp.dicom.errors import (
     AssociationAborted,
     AssociationRejected,
@@ -136,3 +138,16 @@ async def test_busy_pacs_is_reported_when_no_slot_frees_in_time() -> None:
             tg.start_soon(attempt)
     assert sorted(type(e).__name__ for e in errors) == ["PacsBusy", "PacsTimeout"]
     assert any(isinstance(e, PacsBusy) for e in errors)
+
+
+async def test_transient_rejection_at_the_pacs_limit_is_retried(client: DicomClient) -> None:
+    with fault_pacs(answers(1), max_associations=1) as pacs:
+        holder = AE(ae_title="HOLDER")
+        holder.add_requested_context(VERIFICATION)
+        held = holder.associate(pacs.host, pacs.port, ae_title=pacs.ae_title)
+        assert held.is_established
+        with pytest.raises(AssociationRejected, match="Transient"):
+            await client.find(target_of(pacs), QUERY, 10)  # still held through every retry
+        threading.Timer(0.1, held.release).start()
+        result = await client.find(target_of(pacs), QUERY, 10)  # a retry lands once it is released
+    assert len(result.matches) == 1

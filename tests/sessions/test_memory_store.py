@@ -5,7 +5,7 @@ The behaviour every store shares lives in test_store_contract.py and runs on mem
 
 import pytest
 
-from dicom_mcp.dicom.target import Target
+from dicom_mcp.dicom.target import Target, TlsSettings
 from dicom_mcp.sessions.memory import MemoryStore
 from dicom_mcp.sessions.resolver import SessionNotFound, SessionResolver
 from dicom_mcp.sessions.store import SessionEntry
@@ -38,3 +38,21 @@ async def test_no_handle_and_no_connection_means_default_pacs(store: MemoryStore
 async def test_unknown_handle_is_a_clear_error_not_the_default(store: MemoryStore) -> None:
     with pytest.raises(SessionNotFound, match="configure_dicom_server"):
         await SessionResolver(store, DEFAULT).resolve("no-such-handle", "alice", None)
+
+
+async def test_a_removed_node_ends_its_sessions_instead_of_dropping_tls() -> None:
+    secure = Target("10.0.0.9", 2762, "SECURE", name="secure", tls=TlsSettings())
+    store = MemoryStore(ttl=60, max_entries=10)
+    before = SessionResolver(store, DEFAULT, nodes={"secure": secure})
+    handle = await before.configure(secure, "alice", None)
+    assert await before.resolve(handle, "alice", None) == secure
+    after = SessionResolver(store, DEFAULT, nodes={})  # the operator removed the node
+    with pytest.raises(SessionNotFound, match="no longer configured"):
+        await after.resolve(handle, "alice", None)
+
+
+async def test_the_default_node_follows_the_current_settings() -> None:
+    store = MemoryStore(ttl=60, max_entries=10)
+    handle = await SessionResolver(store, DEFAULT).configure(DEFAULT, "alice", None)
+    moved = Target("127.0.0.2", 104, "NEW-SCP", "default")
+    assert await SessionResolver(store, moved).resolve(handle, "alice", None) == moved

@@ -187,7 +187,7 @@ async def redis_store(redis_db: RedisServer) -> AsyncIterator[RedisStore]:
 async def test_every_redis_key_has_a_ttl_and_holds_the_entry_json(
     redis_db: RedisServer, redis_store: RedisStore
 ) -> None:
-    resolver = SessionResolver(redis_store, DEFAULT)
+    resolver = SessionResolver(redis_store, DEFAULT, nodes={"archive": NAMED})
     await resolver.configure(NAMED, "alice", "http:abc")
     await resolver.resolve(None, "alice", "http:abc")  # GETEX must keep (not drop) the expiry
     with redis_db.client() as client:

@@ -42,6 +42,8 @@ T = TypeVar("T")
 
 _PENDING = frozenset({0xFF00, 0xFF01})
 VERIFICATION = "1.2.840.10008.1.1"
+# A PACS at its own association limit rejects "transient"; dcmqrscp, for one, frees slots lazily.
+_TRANSIENT_RETRY_PAUSES = (0.05, 0.2, 0.5)
 
 
 def configure_pynetdicom() -> None:
@@ -91,6 +93,7 @@ class _Probe:
 
     connected: bool = False
     rejection: str | None = None
+    transient: bool = False
 
     def on_open(self, event: evt.Event) -> None:
         self.connected = True
@@ -103,6 +106,7 @@ class _Probe:
         primitive = event.primitive  # type: ignore[attr-defined]
         if getattr(primitive, "result", None) in (0x01, 0x02):
             self.rejection = f"{primitive.result_str}, {primitive.source_str}: {primitive.reason_str}"
+            self.transient = primitive.result == 0x02
 
 
 @dataclass
@@ -239,19 +243,10 @@ class DicomClient:
 
     @contextmanager
     def _associate(self, target: Target, remaining: float) -> Iterator[tuple[Association, _Deadline]]:
-        probe = _Probe()
-        handlers: list[Any] = [(evt.EVT_CONN_OPEN, probe.on_open), (evt.EVT_ACSE_RECV, probe.on_acse)]
+        give_up = time.monotonic() + remaining
         with self._counted():
-            assoc = self._ae.associate(
-                target.host,
-                target.port,
-                ae_title=target.ae_title,
-                evt_handlers=handlers,
-                tls_args=tls_arguments(target),
-            )
-            if not assoc.is_established:
-                raise _association_failure(target, assoc, probe)
-            deadline = _Deadline(remaining)
+            assoc = self._request_association(target, give_up)
+            deadline = _Deadline(give_up - time.monotonic())
             deadline.arm(assoc)
             try:
                 yield assoc, deadline
@@ -259,6 +254,25 @@ class DicomClient:
                 deadline.disarm()
                 if assoc.is_established:
                     assoc.release()
+
+    def _request_association(self, target: Target, give_up: float) -> Association:
+        """Associate, retrying a transient rejection (a PACS at its association limit) a few times."""
+        for pause in (*_TRANSIENT_RETRY_PAUSES, None):
+            probe = _Probe()
+            handlers: list[Any] = [(evt.EVT_CONN_OPEN, probe.on_open), (evt.EVT_ACSE_RECV, probe.on_acse)]
+            assoc = self._ae.associate(
+                target.host,
+                target.port,
+                ae_title=target.ae_title,
+                evt_handlers=handlers,
+                tls_args=tls_arguments(target),
+            )
+            if assoc.is_established:
+                return assoc
+            if not probe.transient or pause is None or time.monotonic() + pause >= give_up:
+                raise _association_failure(target, assoc, probe)
+            time.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
     def _counted(self) -> Iterator[None]:
@@ -283,6 +297,10 @@ def _association_failure(target: Target, assoc: Association, probe: _Probe) -> E
         return PacsUnreachable(f"could not open a TCP connection to {where}")
     if assoc.is_aborted and assoc.acceptor.primitive is not None and not assoc.accepted_contexts:
         return AssociationAborted(f"{where} accepted none of the query services this server uses")
+    if assoc.is_aborted and target.tls is not None:
+        return AssociationAborted(
+            f"{where} closed the TLS connection during negotiation (client certificate refused?)"
+        )
     if assoc.is_aborted:
         return AssociationAborted(f"{where} aborted the association during negotiation")
     return PacsTimeout(f"{where} did not answer the association request in time")

@@ -34,6 +34,7 @@ class Target:
         return f"{self.host.lower()}:{self.port}"
 
     def describe(self) -> str:
-        """A short, patient-free description for messages and logs."""
-        where = f"{self.ae_title}@{self.host}:{self.port}"
-        return f"node {self.name!r} ({where})" if self.name else where
+        """A short, patient-free description for messages; a named node's address stays unsaid."""
+        if self.name:
+            return f"node {self.name!r} ({self.ae_title})"
+        return f"{self.ae_title}@{self.host}:{self.port}"

@@ -97,10 +97,22 @@ class SessionResolver:
         return self.default_target
 
     def _current(self, target: Target) -> Target:
-        """A named node is looked up again, so the operator's current settings (TLS, limits) apply."""
-        if target.name is not None and target.name in self._nodes:
-            return self._nodes[target.name]
-        return target
+        """A named node is looked up again, so the operator's current settings (address, TLS) apply.
+
+        Raises:
+            SessionNotFound: the session named a node the operator has since removed; reaching its
+                old address without its TLS settings would be wrong.
+        """
+        if target.name is None:
+            return target
+        if target.name == self.default_target.name:
+            return self.default_target
+        node = self._nodes.get(target.name)
+        if node is None:
+            raise SessionNotFound(
+                "the node this session used is no longer configured: call configure_dicom_server again"
+            )
+        return node
 
     def _admit_new_session(self, principal: str) -> None:
         now = self._clock()

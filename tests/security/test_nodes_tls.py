@@ -1,0 +1,151 @@
+"""Named nodes from the nodes file, and DICOM TLS towards a TLS-only peer (mutual authentication)."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from dicom_mcp.server import build_server
+from dicom_mcp.services import build_services
+from dicom_mcp.settings import Settings
+from tests.faults import answers, fault_pacs
+from tests.service import call_error, call_ok
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass
+class Pki:
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    other_ca: Path
+
+
+def openssl(*args: str | Path, cwd: Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], cwd=cwd, check=True, capture_output=True)
+
+
+def issue(directory: Path, name: str, ca: str, subject: str, san: str) -> None:
+    (directory / f"{name}.ext").write_text(f"subjectAltName={san}\n")
+    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+            "-subj", subject, cwd=directory)  # fmt: skip
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
+            "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext", cwd=directory)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    directory = tmp_path_factory.mktemp("pki")
+    for ca in ("ca", "other-ca"):
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{ca}.key", "-out", f"{ca}.pem",
+                "-days", "2", "-subj", f"/CN=Test {ca}", cwd=directory)  # fmt: skip
+    issue(directory, "server", "ca", "/CN=pacs.test", "DNS:pacs.test,IP:127.0.0.1")
+    issue(directory, "client", "ca", "/CN=dicom-mcp", "DNS:dicom-mcp")
+    d = directory
+    return Pki(
+        d / "ca.pem",
+        d / "server.pem",
+        d / "server.key",
+        d / "client.pem",
+        d / "client.key",
+        d / "other-ca.pem",
+    )
+
+
+@pytest.fixture
+def tls_pacs(pki: Pki) -> Iterator[Any]:
+    """A PACS that speaks only TLS 1.2+ and demands a client certificate signed by the test CA."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=pki.ca)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(pki.server_cert, pki.server_key)
+    with fault_pacs(answers(2), ae_title="SECURE", ssl_context=context) as pacs:
+        yield pacs
+
+
+def nodes_file(path: Path, port: int, tls: dict[str, str]) -> Path:
+    lines = [
+        "[nodes.secure]",
+        'host = "127.0.0.1"',
+        f"port = {port}",
+        'ae_title = "SECURE"',
+        'description = "TLS test PACS"',
+        "max_associations = 2",
+        "[nodes.secure.tls]",
+        *(f'{key} = "{value}"' for key, value in tls.items()),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+async def call_with_nodes(path: Path, *calls: tuple[str, dict[str, Any]]) -> list[Any]:
+    settings = Settings(_env_file=None, nodes_file=path, dicom_port=1, dimse_timeout=5, query_deadline=10)
+    services = build_services(settings)
+    results: list[Any] = []
+    async with Client(build_server(services)) as client:
+        for tool, arguments in calls:
+            outcome = await client.call_tool(tool, arguments)
+            results.append(outcome)
+    await services.aclose()
+    return results
+
+
+async def test_tls_node_with_client_certificate_answers(pki: Pki, tls_pacs: Any, tmp_path: Path) -> None:
+    tls = {"ca_file": str(pki.ca), "cert_file": str(pki.client_cert), "key_file": str(pki.client_key)}
+    path = nodes_file(tmp_path / "nodes.toml", tls_pacs.port, tls)
+    listed, configured, echo, found = await call_with_nodes(
+        path,
+        ("list_dicom_nodes", {}),
+        ("configure_dicom_server", {"node": "secure"}),
+        ("verify_connection", {}),
+        ("query_studies", {"patient_id": "FAULT*"}),
+    )
+    nodes = {n["name"]: n for n in listed.structured_content["nodes"]}
+    assert nodes["secure"] == {
+        "name": "secure", "description": "TLS test PACS", "ae_title": "SECURE", "host": None, "port": None, "tls": True
+    }  # fmt: skip
+    assert configured.structured_content["host"] == "(hidden)"
+    assert echo.structured_content["success"] is True, echo.structured_content
+    assert found.structured_content["count"] == 2
+
+
+@pytest.mark.parametrize("case", ["no client certificate", "untrusted PACS certificate"])
+async def test_tls_failures_are_clear(pki: Pki, tls_pacs: Any, tmp_path: Path, case: str) -> None:
+    tls = (
+        {"ca_file": str(pki.ca)}
+        if case == "no client certificate"
+        else {
+            "ca_file": str(pki.other_ca),
+            "cert_file": str(pki.client_cert),
+            "key_file": str(pki.client_key),
+        }
+    )
+    path = nodes_file(tmp_path / "nodes.toml", tls_pacs.port, tls)
+    _, echo = await call_with_nodes(
+        path, ("configure_dicom_server", {"node": "secure"}), ("verify_connection", {})
+    )
+    assert echo.structured_content["success"] is False
+    assert "TLS" in echo.structured_content["message"]
+    assert "127.0.0.1" not in echo.structured_content["message"]  # a node's address stays hidden
+
+
+async def test_unknown_node_names_the_way_out(tmp_path: Path) -> None:
+    path = nodes_file(tmp_path / "nodes.toml", 104, {})
+    path.write_text(path.read_text().replace("[nodes.secure.tls]\n", ""))
+    settings = Settings(_env_file=None, nodes_file=path)
+    services = build_services(settings)
+    async with Client(build_server(services)) as client:
+        assert "list_dicom_nodes" in await call_error(client, "configure_dicom_server", node="nope")
+        both = await call_error(client, "configure_dicom_server", node="secure", host="127.0.0.1", port=104)
+        assert "not both" in both
+        assert (await call_ok(client, "configure_dicom_server", node="secure"))["node"] == "secure"
