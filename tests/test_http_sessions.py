@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import anyio
+import httpx
 import pytest
 
 from tests.pacs import Catalog, RunningPacs
@@ -101,3 +102,26 @@ async def test_expired_handle_is_a_clear_error(service: RunningService, dcmqrscp
         message = await call_error(client, "query_patients", name_pattern="SMITH*", session=handle)
     assert "unknown or expired session handle" in message
     assert "configure_dicom_server" in message
+
+
+async def test_metrics_count_calls_latency_sessions_and_refusals(
+    service: RunningService, dcmqrscp: RunningPacs
+) -> None:
+    async with mcp_client(service.mcp_url, "modern") as client:
+        await call_ok(
+            client, "configure_dicom_server", host="127.0.0.1", port=dcmqrscp.port, ae_title="DCMQRSCP"
+        )
+        await call_ok(client, "query_patients", name_pattern="SMITH*")
+        await call_error(client, "query_studies", study_date="20230230")
+    httpx.post(service.mcp_url, json={}, headers={"Origin": "https://evil.example"})
+    text = httpx.get(f"{service.base_url}/metrics").text
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line[:1] != "#"
+    }
+    assert samples['dicom_mcp_tool_calls_total{outcome="success",tool="query_patients"}'] >= 1
+    assert samples['dicom_mcp_tool_calls_total{outcome="error",tool="query_studies"}'] >= 1
+    assert samples['dicom_mcp_dicom_operation_seconds_count{node="default",operation="c-find"}'] >= 1
+    assert samples["dicom_mcp_live_sessions"] >= 1
+    assert samples["dicom_mcp_open_associations"] == 0
+    assert samples['dicom_mcp_refused_requests_total{status="403"}'] >= 1
+    assert "dicom_mcp_store_errors_total" in samples

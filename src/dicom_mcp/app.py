@@ -22,10 +22,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dicom_mcp.dicom.errors import PacsError
+from dicom_mcp.metrics import CONTENT_TYPE
 from dicom_mcp.security.auth import build_verifier
 from dicom_mcp.security.guards import AuditRefusals, RateLimit, RequireCaller, metadata_routes
 from dicom_mcp.server import build_server
@@ -97,9 +98,17 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def readyz(request: Request) -> JSONResponse:
         return await readiness(services)
 
+    async def metrics(request: Request) -> Response:
+        try:
+            services.metrics.live_sessions.set(await services.store.count())
+        except StoreError:
+            services.metrics.store_errors.inc()
+        return Response(services.metrics.render(), media_type=CONTENT_TYPE)
+
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         *metadata_routes(settings),
         *streamable.routes,
         *sse.routes,
@@ -111,7 +120,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
 def guards(settings: Settings, services: Services) -> list[Middleware]:
     """Outermost first: audit refusals, read the bearer token, demand a caller, then rate-limit."""
-    stack = [Middleware(AuditRefusals, audit=services.audit)]
+    stack = [Middleware(AuditRefusals, audit=services.audit, metrics=services.metrics)]
     verifier = build_verifier(settings)
     if verifier is not None:
         stack += [
@@ -151,6 +160,7 @@ async def readiness(services: Services) -> JSONResponse:
         await services.store.ping()
         body["store"] = "ok"
     except StoreError as exc:
+        services.metrics.store_errors.inc()
         body["store"] = f"unavailable ({type(exc).__name__})"
     target = services.resolver.default_target
     try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from dicom_mcp.dicom.client import ClientConfig, DicomClient
 from dicom_mcp.dicom.target import Target
+from dicom_mcp.metrics import Metrics
 from dicom_mcp.security.audit import AuditSink
 from dicom_mcp.security.nodes import NodeRegistry, load_nodes
 from dicom_mcp.security.targets import TargetPolicy
@@ -28,6 +29,7 @@ class Services:
     policy: TargetPolicy
     nodes: NodeRegistry
     audit: AuditSink
+    metrics: Metrics
 
     async def aclose(self) -> None:
         """Release the store's connections and flush the audit trail."""
@@ -69,6 +71,8 @@ def build_services(settings: Settings, *, stdout_is_protocol: bool = False) -> S
     target = default_target(settings)
     nodes = load_nodes(settings.nodes_file)
     audit_to = settings.audit_log
+    metrics = Metrics()
+    metrics.watch_associations(lambda: client.open_associations)
     return Services(
         settings=settings,
         client=client,
@@ -83,4 +87,5 @@ def build_services(settings: Settings, *, stdout_is_protocol: bool = False) -> S
         policy=TargetPolicy.from_settings(settings.allowed_targets, target, nodes.targets),
         nodes=nodes,
         audit=AuditSink(audit_to, dash_stream=sys.stderr if stdout_is_protocol else sys.stdout),
+        metrics=metrics,
     )

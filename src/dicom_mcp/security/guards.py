@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dicom_mcp.metrics import Metrics
 from dicom_mcp.security.audit import AuditSink
 from dicom_mcp.security.auth import READ_SCOPE
 from dicom_mcp.settings import Settings
@@ -127,19 +128,21 @@ class RateLimit:
 
 
 class AuditRefusals:
-    """Record every refused MCP request (401, 403, 413, 421, 429) in the audit trail."""
+    """Record every refused MCP request (401, 403, 413, 421, 429) in the audit trail and metrics."""
 
-    def __init__(self, app: ASGIApp, audit: AuditSink) -> None:
+    def __init__(self, app: ASGIApp, audit: AuditSink, metrics: Metrics) -> None:
         self._app = app
         self._audit = audit
+        self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not (self._audit.enabled and is_mcp_path(scope)):
+        if not is_mcp_path(scope):
             await self._app(scope, receive, send)
             return
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] in REFUSALS:
+                self._metrics.refused.labels(str(message["status"])).inc()
                 self._audit.record(
                     "refused",
                     status=message["status"],

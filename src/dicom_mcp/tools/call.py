@@ -14,6 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.services import Services
 from dicom_mcp.sessions.resolver import handle_digest
+from dicom_mcp.sessions.store import StoreError
 from dicom_mcp.tools.context import Caller, caller_of
 from dicom_mcp.tools.errors import tool_errors
 
@@ -48,8 +49,11 @@ async def tool_call(
             yield call
     except ToolError as exc:
         outcome, error = "error", str(exc)
+        if isinstance(exc.__cause__, StoreError):
+            services.metrics.store_errors.inc()
         raise
     finally:
+        services.metrics.tool_calls.labels(tool, outcome).inc()
         services.audit.record(
             event,
             tool=tool,

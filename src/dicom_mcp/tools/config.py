@@ -69,7 +69,8 @@ def register_config_tools(server: MCPServer[Any], services: Services) -> None:
             )
             call.target(target)
             try:
-                millis = await services.client.echo(target)
+                with services.metrics.timed(target, "c-echo"):
+                    millis = await services.client.echo(target)
             except PacsError as exc:
                 call.fields["echo"] = type(exc).__name__
                 return _echo_result(services, target, None, f"C-ECHO failed: {exc}")

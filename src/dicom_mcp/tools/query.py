@@ -51,7 +51,8 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
                 session, call.caller.principal, call.caller.connection_id
             )
             call.target(target)
-            result = await hierarchy.find(services.client, target, query, wanted)
+            with services.metrics.timed(target, "c-find"):
+                result = await hierarchy.find(services.client, target, query, wanted)
             call.fields.update(matches=len(result.matches), truncated=result.truncated)
         return QueryResult(
             level=level.value,

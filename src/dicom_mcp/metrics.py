@@ -1,0 +1,72 @@
+"""Prometheus metrics, one registry per app (so every test app starts from zero)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from dicom_mcp.dicom.target import Target
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+def node_label(target: Target) -> str:
+    """Label values stay few: the node name, or "ad-hoc" for allowlisted host:port targets."""
+    return target.name or "ad-hoc"
+
+
+class Metrics:
+    """The service's counters, histograms and gauges."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.tool_calls = Counter(
+            "dicom_mcp_tool_calls",
+            "Tool calls by tool and outcome",
+            ["tool", "outcome"],
+            registry=self.registry,
+        )
+        self.dicom_seconds = Histogram(
+            "dicom_mcp_dicom_operation_seconds",
+            "Latency of DICOM operations (C-ECHO, C-FIND) by node",
+            ["node", "operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.open_associations = Gauge(
+            "dicom_mcp_open_associations", "DICOM associations open right now", registry=self.registry
+        )
+        self.live_sessions = Gauge(
+            "dicom_mcp_live_sessions",
+            "Session store entries (handles and bound connections)",
+            registry=self.registry,
+        )
+        self.store_errors = Counter(
+            "dicom_mcp_store_errors", "Session store operations that failed", registry=self.registry
+        )
+        self.refused = Counter(
+            "dicom_mcp_refused_requests",
+            "MCP requests refused, by HTTP status",
+            ["status"],
+            registry=self.registry,
+        )
+
+    def watch_associations(self, read: Callable[[], int]) -> None:
+        """Report the DICOM client's open associations at each scrape."""
+        self.open_associations.set_function(read)
+
+    @contextmanager
+    def timed(self, target: Target, operation: str) -> Iterator[None]:
+        """Observe the duration of one DICOM operation, failed or not."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.dicom_seconds.labels(node_label(target), operation).observe(time.perf_counter() - started)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
