@@ -113,8 +113,9 @@ async def test_metrics_count_calls_latency_sessions_and_refusals(
         )
         await call_ok(client, "query_patients", name_pattern="SMITH*")
         await call_error(client, "query_studies", study_date="20230230")
-    httpx.post(service.mcp_url, json={}, headers={"Origin": "https://evil.example"})
-    text = httpx.get(f"{service.base_url}/metrics").text
+    async with httpx.AsyncClient() as http:
+        await http.post(service.mcp_url, json={}, headers={"Origin": "https://evil.example"})
+        text = (await http.get(f"{service.base_url}/metrics")).text
     samples = {
         line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line[:1] != "#"
     }
