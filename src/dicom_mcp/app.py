@@ -28,7 +28,13 @@ from starlette.routing import BaseRoute, Route
 from dicom_mcp.dicom.errors import PacsError
 from dicom_mcp.metrics import CONTENT_TYPE
 from dicom_mcp.security.auth import build_verifier
-from dicom_mcp.security.guards import AuditRefusals, RateLimit, RequireCaller, metadata_routes
+from dicom_mcp.security.guards import (
+    AuditRefusals,
+    RateLimit,
+    RequireCaller,
+    TrackToolCalls,
+    metadata_routes,
+)
 from dicom_mcp.server import build_server
 from dicom_mcp.services import Services, build_services
 from dicom_mcp.sessions.store import StoreError
@@ -130,6 +136,7 @@ def guards(settings: Settings, services: Services) -> list[Middleware]:
     stack += [
         Middleware(RequireCaller, settings=settings),
         Middleware(RateLimit, per_minute=settings.rate_limit_per_minute),
+        Middleware(TrackToolCalls, activity=services.activity),
     ]
     return stack
 
@@ -168,6 +175,8 @@ async def readiness(services: Services) -> JSONResponse:
         body["default_pacs"] = {"status": "ok", "round_trip_ms": round(millis, 1)}
     except PacsError as exc:
         body["default_pacs"] = {"status": "unreachable", "error": type(exc).__name__}
-    status = 200 if body["store"] == "ok" else 503
+    if services.activity.draining:
+        body["draining"] = True
+    status = 200 if body["store"] == "ok" and not services.activity.draining else 503
     body["status"] = "ready" if status == 200 else "not ready"
     return JSONResponse(body, status_code=status)

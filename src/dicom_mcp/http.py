@@ -1,36 +1,76 @@
-"""The HTTP transport: uvicorn serving create_app(), with a bounded graceful shutdown."""
+"""The HTTP transport: uvicorn serving create_app(), with a draining, bounded graceful shutdown.
+
+On SIGTERM (or SIGINT) the service first drains: new MCP requests get 503 and `/readyz` turns
+unready, so a load balancer moves traffic away, while tool calls already running finish, for
+at most DICOM_MCP_SHUTDOWN_GRACE seconds. Then uvicorn stops; whatever still runs is cut,
+and its client sees the connection end rather than a hang. A second signal stops at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
+import time
 from types import FrameType
 
 import uvicorn
 
 from dicom_mcp.app import create_app
+from dicom_mcp.services import Services, build_services
 from dicom_mcp.settings import Settings
 
 logger = logging.getLogger(__name__)
+# After draining, how long uvicorn waits for idle streams (legacy SSE) before closing them.
+_CLOSE_STREAMS_AFTER = 1
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, but the first exit signal drains in-flight tool calls before shutting down."""
+
+    def __init__(self, config: uvicorn.Config, services: Services, grace: float) -> None:
+        super().__init__(config)
+        self._services = services
+        self._grace = grace
+        self._drain_task: asyncio.Task[None] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._drain_task is not None or not self.started:
+            super().handle_exit(sig, frame)
+            return
+        self._services.activity.draining = True
+        loop = asyncio.get_running_loop()
+        self._drain_task = loop.create_task(self._drain(sig, frame))
+
+    async def _drain(self, sig: int, frame: FrameType | None) -> None:
+        activity = self._services.activity
+        logger.info("draining: %d tool calls in flight, up to %g s", activity.requests, self._grace)
+        deadline = time.monotonic() + self._grace
+        while activity.busy and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if activity.busy:
+            logger.warning("grace period over: cutting %d tool calls still in flight", activity.requests)
+        super().handle_exit(sig, frame)
 
 
 def serve_http(settings: Settings) -> None:
-    """Serve until SIGTERM/SIGINT; in-flight requests get `shutdown_grace` seconds to finish."""
-    app = create_app(settings)
+    """Serve until SIGTERM/SIGINT, then drain and stop."""
+    services = build_services(settings)
+    app = create_app(settings, services)
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
         log_config=None,  # keep the process's logging set-up
-        timeout_graceful_shutdown=int(settings.shutdown_grace),
+        timeout_graceful_shutdown=_CLOSE_STREAMS_AFTER,
         lifespan="on",
     )
     # uvicorn re-raises a captured SIGTERM once it has shut down, through the handler that was
     # installed before it started. A graceful stop is a clean exit: make that handler a no-op
     # so the process ends with status 0, as orchestrators expect.
     signal.signal(signal.SIGTERM, _stopped)
-    uvicorn.Server(config).run()
+    DrainingServer(config, services, settings.shutdown_grace).run()
     logger.info("dicom-mcp exited cleanly")
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from dicom_mcp.activity import Activity
 from dicom_mcp.dicom.client import ClientConfig, DicomClient
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.metrics import Metrics
@@ -30,6 +31,7 @@ class Services:
     nodes: NodeRegistry
     audit: AuditSink
     metrics: Metrics
+    activity: Activity = field(default_factory=Activity)
 
     async def aclose(self) -> None:
         """Release the store's connections and flush the audit trail."""

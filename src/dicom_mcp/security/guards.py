@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dicom_mcp.activity import Activity
 from dicom_mcp.metrics import Metrics
 from dicom_mcp.security.audit import AuditSink
 from dicom_mcp.security.auth import READ_SCOPE
@@ -125,6 +126,57 @@ class RateLimit:
         if len(self._hits) > 100_000:  # forget idle callers
             self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - 60}
         return 0
+
+
+class TrackToolCalls:
+    """Count tool-call requests until their responses complete; refuse new ones while draining.
+
+    A tool call is in flight from the moment its request arrives until its response has been
+    sent, which the tool body alone cannot see (it starts later, and ends before the answer
+    leaves). While the process drains to stop, new tool calls get 503 so clients retry
+    elsewhere; other requests (tools/list, ping, notifications) still pass, because clients
+    make them as part of calls already in flight.
+    """
+
+    def __init__(self, app: ASGIApp, activity: Activity) -> None:
+        self._app = app
+        self._activity = activity
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not (is_mcp_path(scope) and scope.get("method") == "POST"):
+            await self._app(scope, receive, send)
+            return
+        messages = [await receive()]
+        while messages[-1].get("more_body"):
+            messages.append(await receive())
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        if not _calls_a_tool(b"".join(m.get("body", b"") for m in messages)):
+            await self._app(scope, replay, send)
+        elif self._activity.draining:
+            await send_json(
+                send,
+                503,
+                {"error": "shutting_down", "error_description": "this instance is stopping; retry"},
+                {"Retry-After": "1"},
+            )
+        else:
+            self._activity.requests += 1
+            try:
+                await self._app(scope, replay, send)
+            finally:
+                self._activity.requests -= 1
+
+
+def _calls_a_tool(body: bytes) -> bool:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    items = payload if isinstance(payload, list) else [payload]
+    return any(isinstance(item, dict) and item.get("method") == "tools/call" for item in items)
 
 
 class AuditRefusals:

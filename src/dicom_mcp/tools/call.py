@@ -44,6 +44,7 @@ async def tool_call(
     call = Call(caller_of(ctx))
     started = time.perf_counter()
     outcome, error = "success", None
+    services.activity.in_flight += 1
     try:
         with tool_errors(tool):
             yield call
@@ -53,6 +54,7 @@ async def tool_call(
             services.metrics.store_errors.inc()
         raise
     finally:
+        services.activity.in_flight -= 1
         services.metrics.tool_calls.labels(tool, outcome).inc()
         services.audit.record(
             event,
