@@ -29,8 +29,8 @@ python3 -m venv .venv
 # The independent TypeScript client, for interoperability tests (no lock file is kept).
 (cd tests/interop && npm install --silent --no-audit --no-fund --no-package-lock >/dev/null)
 
-.venv/bin/ruff check src tests bench
-.venv/bin/ruff format --check src tests bench
+.venv/bin/ruff check
+.venv/bin/ruff format --check
 .venv/bin/mypy
 
 # pytest exits 5 when it collected nothing: that must fail too, and it does under `set -e`.
