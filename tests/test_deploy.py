@@ -19,7 +19,7 @@ import httpx
 import pytest
 import yaml
 
-from dicom_mcp.settings import Settings
+from dicom_mcp.settings import environment_names
 from tests.service import (
     REPO,
     SERVICE_LOGS,
@@ -34,11 +34,7 @@ BIN = Path(sys.executable).parent
 
 
 def setting_names() -> set[str]:
-    names = set()
-    for name, field in Settings.model_fields.items():
-        choices = getattr(field.validation_alias, "choices", None)
-        names.add(str(choices[0]) if choices else f"DICOM_MCP_{name.upper()}")
-    return names
+    return set(environment_names().values())
 
 
 def dockerfile() -> str:

@@ -22,7 +22,7 @@ import yaml
 from dicom_mcp.app import READY_ECHO_TIMEOUT
 from dicom_mcp.security.auth import load_api_keys
 from dicom_mcp.security.nodes import load_nodes
-from dicom_mcp.settings import Settings
+from dicom_mcp.settings import Settings, environment_names
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFESTS = REPO / "deploy" / "kubernetes"
@@ -34,11 +34,7 @@ Resource = dict[str, Any]
 
 
 def setting_names() -> set[str]:
-    names = set()
-    for name, field in Settings.model_fields.items():
-        choices = getattr(field.validation_alias, "choices", None)
-        names.add(str(choices[0]) if choices else f"DICOM_MCP_{name.upper()}")
-    return names
+    return set(environment_names().values())
 
 
 def manifest_files() -> list[Path]:

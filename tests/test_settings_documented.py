@@ -3,18 +3,13 @@
 import re
 from pathlib import Path
 
-from dicom_mcp.settings import Settings
+from dicom_mcp.settings import Settings, environment_names
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def env_names() -> dict[str, str]:
-    names = {}
-    for name, field in Settings.model_fields.items():
-        alias = field.validation_alias
-        choices = getattr(alias, "choices", None)
-        names[name] = str(choices[0]) if choices else f"DICOM_MCP_{name.upper()}"
-    return names
+    return environment_names()
 
 
 def example_values() -> dict[str, str]:

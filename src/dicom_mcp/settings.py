@@ -132,3 +132,12 @@ class Settings(BaseSettings):
         """This service's MCP endpoint as clients name it: the OAuth resource (RFC 8707) and audience."""
         base = self.public_url or f"http://{self.host}:{self.port}"
         return base.rstrip("/") + "/mcp"
+
+
+def environment_names() -> dict[str, str]:
+    """Each setting's field name and the environment variable that sets it."""
+    names = {}
+    for name, field in Settings.model_fields.items():
+        choices = getattr(field.validation_alias, "choices", None)
+        names[name] = str(choices[0]) if choices else f"{Settings.model_config['env_prefix']}{name.upper()}"
+    return names
