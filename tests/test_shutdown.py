@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.faults import answers, fault_pacs
+from tests.faults import answers, fault_pacs, hang
 from tests.service import call_ok, mcp_client, run_service, service_env
 
 pytestmark = pytest.mark.anyio
@@ -37,7 +37,7 @@ async def load(url: str, clients: int, outcomes: list[str], started: anyio.Event
 def _leaf(exc: BaseException) -> str:
     while isinstance(exc, BaseExceptionGroup):
         exc = exc.exceptions[0]
-    return repr(exc)[:120]
+    return repr(exc)[:300]
 
 
 async def test_sigterm_during_twenty_queries_lets_them_finish(tmp_path: Path) -> None:
@@ -66,3 +66,31 @@ async def test_sigterm_during_twenty_queries_lets_them_finish(tmp_path: Path) ->
     assert outcomes.count("ok:20") >= pacs.requests - 2
     assert exit_code == 0
     assert elapsed < 15 + 5
+
+
+async def test_sigterm_with_hung_queries_fails_them_within_the_grace_period(tmp_path: Path) -> None:
+    with fault_pacs(hang) as pacs:
+        env = service_env(
+            {"DICOM_PORT": str(pacs.port), "DICOM_CALLED_AE_TITLE": pacs.ae_title},
+            shutdown_grace="2",
+            dimse_timeout="60",
+            query_deadline="120",
+        )
+        with run_service(tmp_path, env) as service:
+            outcomes: list[str] = []
+            started = anyio.Event()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(load, service.mcp_url, 5, outcomes, started)
+                await started.wait()
+                with anyio.fail_after(30):
+                    while pacs.requests < 5:
+                        await anyio.sleep(0.02)
+                stopped_at = time.monotonic()
+                service.process.send_signal(signal.SIGTERM)
+                exit_code = await anyio.to_thread.run_sync(service.process.wait, 30)
+            elapsed = time.monotonic() - stopped_at
+    print(f"\nSIGTERM with 5 hung: {sorted(set(outcomes))}, all answered {elapsed:.1f}s after the signal")
+    assert len(outcomes) == 5 and all(outcome.startswith("error:") for outcome in outcomes)
+    assert any("shutting down" in outcome for outcome in outcomes)  # a tool error, not just a cut
+    assert exit_code == 0
+    assert elapsed < 2 + 8  # the grace period, then the process goes: no client waits on the PACS

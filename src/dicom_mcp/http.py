@@ -14,6 +14,8 @@ import signal
 import time
 from types import FrameType
 
+import anyio
+import anyio.to_thread
 import uvicorn
 
 from dicom_mcp.app import create_app
@@ -50,7 +52,13 @@ class DrainingServer(uvicorn.Server):
         while activity.busy and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         if activity.busy:
-            logger.warning("grace period over: cutting %d tool calls still in flight", activity.requests)
+            logger.warning("grace period over: stopping %d tool calls still in flight", activity.requests)
+            aborted = await anyio.to_thread.run_sync(self._services.client.abort_all)
+            logger.info("aborted %d DICOM associations", aborted)
+            # Let the stopped calls send their errors before uvicorn closes the connections.
+            with anyio.move_on_after(_CLOSE_STREAMS_AFTER):
+                while activity.busy:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
         super().handle_exit(sig, frame)
 
 

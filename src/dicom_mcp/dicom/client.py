@@ -145,6 +145,8 @@ class DicomClient:
         self._threads = anyio.CapacityLimiter(256)
         self._open = 0
         self._open_lock = threading.Lock()
+        self._live: set[Association] = set()
+        self._closing = False
 
     @property
     def open_associations(self) -> int:
@@ -233,6 +235,8 @@ class DicomClient:
     def _silence(self, target: Target, deadline: _Deadline, since: float) -> Exception:
         """Explain why pynetdicom gave up waiting: our deadline, its DIMSE timeout, or an abort."""
         where = target.describe()
+        if self._closing:
+            return AssociationAborted("the service is shutting down; the operation was stopped")
         if deadline.expired:
             return PacsTimeout(f"{where} did not finish within the query deadline")
         if time.monotonic() - since >= self._config.dimse_timeout * 0.9:
@@ -248,12 +252,30 @@ class DicomClient:
             assoc = self._request_association(target, give_up)
             deadline = _Deadline(give_up - time.monotonic())
             deadline.arm(assoc)
+            with self._open_lock:
+                self._live.add(assoc)
             try:
                 yield assoc, deadline
             finally:
+                with self._open_lock:
+                    self._live.discard(assoc)
                 deadline.disarm()
                 if assoc.is_established:
                     assoc.release()
+
+    def abort_all(self) -> int:
+        """Abort every open association (at shutdown, once the grace period is over); return how many.
+
+        The operations on them end at once with AssociationAborted, instead of holding the
+        process until their deadlines. Blocking: call it from a worker thread.
+        """
+        self._closing = True
+        with self._open_lock:
+            live = list(self._live)
+        for assoc in live:
+            assoc.abort()
+            assoc.dimse.msg_queue.put((None, None))  # wake a reader blocked on the DIMSE queue
+        return len(live)
 
     def _request_association(self, target: Target, give_up: float) -> Association:
         """Associate, retrying a transient rejection (a PACS at its association limit) a few times."""
