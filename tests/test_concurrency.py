@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -20,17 +22,23 @@ CLIENTS = 50
 ASSOCIATION_LIMIT = 4
 
 
-def associations_to(port: int) -> int:
-    """ESTABLISHED connections to `port` from this host's side (the service's end of each association).
+def associations_to(port: int, pid: int) -> int:
+    """ESTABLISHED connections from process `pid` to `port`: the service's end of each association.
 
-    The PACS's own end lingers a moment after the service has released an association, so
-    counting there would overstate what the service holds open.
+    Counted at the service's end because the PACS's end lingers a moment after a release, and
+    only this process's sockets, so that nothing else on the machine is counted.
     """
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
     count = 0
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for row in Path(table).read_text().splitlines()[1:]:
             cols = row.split()
-            if int(cols[2].rsplit(":", 1)[1], 16) == port and cols[3] == "01":
+            if int(cols[2].rsplit(":", 1)[1], 16) == port and cols[3] == "01" and cols[9] in inodes:
                 count += 1
     return count
 
@@ -56,7 +64,9 @@ class Sampler:
     def _run(self) -> None:
         with httpx.Client(timeout=5) as http:
             while not self._stop.is_set():
-                self.max_associations = max(self.max_associations, associations_to(self.pacs.port))
+                self.max_associations = max(
+                    self.max_associations, associations_to(self.pacs.port, self.service.process.pid)
+                )
                 started = time.perf_counter()
                 status = http.get(f"{self.service.base_url}/healthz").status_code
                 self.health.append((status, time.perf_counter() - started))
