@@ -1,0 +1,90 @@
+"""Run the performance bench: `.venv/bin/python -m bench` from the repository root.
+
+Starts its own Orthanc (the test data set plus a 2,000-instance series) and the real service
+process, measures the service against baselines taken in the same run, and prints one table.
+Timings are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+
+from bench.memory import memory
+from bench.pacs import BIG_SERIES_SIZE, DICOM_THREADS, build_bench_dataset, run_bench_orthanc
+from bench.report import Report
+from bench.sections import Bed, big_query, latency, load
+from tests.service import run_service, service_env
+
+ASSOCIATIONS = 16
+SECTIONS: dict[str, Callable[[Bed, Report], None]] = {
+    "latency": latency,
+    "big": big_query,
+    "load": load,
+    "memory": memory,
+}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="dicom-mcp performance bench")
+    parser.add_argument("--only", nargs="*", choices=list(SECTIONS), help="run only these sections")
+    parser.add_argument("--latency-calls", type=int, default=200, help="sequential calls timed in a")
+    parser.add_argument("--big-runs", type=int, default=5, help="runs of the 2,000-match query in c")
+    parser.add_argument(
+        "--clients", type=int, nargs="*", default=[16, 64, 200], help="concurrency levels in b"
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per concurrency level in b")
+    parser.add_argument("--sessions", type=int, default=10_000, help="sessions configured in d")
+    parser.add_argument("--calls", type=int, default=100_000, help="calls for memory growth in d")
+    parser.add_argument(
+        "--orthanc-threads", type=int, default=DICOM_THREADS, help="Orthanc DicomThreadsCount"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = parse(argv)
+    logging.basicConfig(level=logging.WARNING)
+    report = Report()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="dicom-mcp-bench-") as tmp:
+        root = Path(tmp)
+        data = build_bench_dataset(root / "data")
+        with run_bench_orthanc(root / "orthanc", data, options.orthanc_threads) as pacs:
+            env = service_env(
+                {
+                    "DICOM_HOST": pacs.host,
+                    "DICOM_PORT": str(pacs.port),
+                    "DICOM_CALLED_AE_TITLE": pacs.ae_title,
+                },
+                log_level="WARNING",
+                max_limit=str(BIG_SERIES_SIZE),
+                max_associations=str(ASSOCIATIONS),
+                rate_limit_per_minute="0",
+                max_sessions_per_principal=str(options.sessions * 2),
+                session_max_entries=str(options.sessions * 2),
+            )
+            with run_service(root, env) as service:
+                bed = Bed(pacs, service, data, options)
+                for name, section in SECTIONS.items():
+                    if not options.only or name in options.only:
+                        print(f"running {name} ...", flush=True)
+                        section(bed, report)
+    report.notes.append(
+        f"{platform.python_implementation()} {platform.python_version()}, pynetdicom {version('pynetdicom')}, "
+        f"mcp {version('mcp')}, {os.cpu_count()} CPUs; Orthanc DicomThreadsCount {options.orthanc_threads}, "
+        f"DICOM_MCP_MAX_ASSOCIATIONS {ASSOCIATIONS}; bench took {time.monotonic() - started:.0f} s"
+    )
+    print()
+    print(report.render())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Small measuring tools: percentiles, a process's RSS and CPU time, the PACS's open associations."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.pacs.common import count_established
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of `samples` (fraction 0.5 = median)."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    rank = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process, from /proc/PID/status (VmRSS, in KiB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process (with its finished children) has used, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # Fields 14-17 of stat (utime, stime, cutime, cstime); the split starts at field 3.
+    return sum(int(value) for value in fields[11:15]) / _TICKS
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds each named process spends between start() and stop()."""
+
+    pids: dict[str, int]
+    used: dict[str, float] = field(default_factory=dict)
+    _start: dict[str, float] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def stop(self) -> dict[str, float]:
+        self.used = {name: cpu_seconds(pid) - self._start[name] for name, pid in self.pids.items()}
+        return self.used
+
+
+class AssociationSampler:
+    """Samples, in a thread, how many associations the PACS has open; keeps the maximum."""
+
+    def __init__(self, port: int, interval: float = 0.01) -> None:
+        self.port, self.interval = port, interval
+        self.maximum = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> AssociationSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.maximum = max(self.maximum, count_established(self.port))
+            self._stop.wait(self.interval)
+
+
+class Stopwatch:
+    """Elapsed wall-clock seconds since creation."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started

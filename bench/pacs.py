@@ -1,0 +1,138 @@
+"""The bench's PACS: the test data set plus one 2,000-instance series, in an Orthanc with more threads.
+
+`tests.pacs.run_orthanc` keeps Orthanc's test-bed `DicomThreadsCount` of 4, which would make the
+PACS, not the service, the bottleneck with 16 associations; this launcher reuses the test bed's
+configuration and plumbing and overrides only that.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.uid import UID
+
+from tests.pacs import Catalog, PacsStartupError, RunningPacs, build_dataset
+from tests.pacs.common import (
+    c_echo,
+    dcmtk_env,
+    free_port,
+    is_listening,
+    require_binary,
+    start_process,
+    stop_process,
+    wait_until,
+)
+from tests.pacs.dataset import UID_ROOT
+from tests.pacs.orthanc import ORTHANC_AET, ORTHANC_BINARY, orthanc_config, orthanc_get, upload_files
+
+BIG_SERIES_SIZE = 2000
+BIG_SERIES_NUMBER = 90
+# Enough DICOM worker threads for 16 simultaneous associations (the service's limit in the bench).
+DICOM_THREADS = 32
+
+
+@dataclass(frozen=True)
+class BenchData:
+    """The test catalog plus the bench's extra series (added to an existing CT study)."""
+
+    catalog: Catalog
+    big_series_uid: str
+    big_study_uid: str
+    big_sop_uids: frozenset[str]
+
+    @property
+    def instance_count(self) -> int:
+        return self.catalog.instance_count + BIG_SERIES_SIZE
+
+
+def build_bench_dataset(directory: Path) -> BenchData:
+    """Write the test data set, then a 2,000-instance CT series into the study of PAT004."""
+    catalog = build_dataset(directory)
+    study = catalog.studies_for_patient("PAT004")[0]
+    template_series = catalog.series_for_study(study.study_uid)[0]
+    template = catalog.instances_for_series(template_series.series_uid)[0]
+    ds = dcmread(directory / template.filename)
+    series_uid = f"{UID_ROOT}9.{BIG_SERIES_NUMBER}"
+    ds.SeriesInstanceUID = UID(series_uid)
+    ds.SeriesNumber = BIG_SERIES_NUMBER
+    ds.SeriesDescription = "BENCH 2000"
+    sop_uids: set[str] = set()
+    for n in range(1, BIG_SERIES_SIZE + 1):
+        sop_uid = f"{series_uid}.{n}"
+        ds.SOPInstanceUID = UID(sop_uid)
+        ds.file_meta.MediaStorageSOPInstanceUID = UID(sop_uid)
+        ds.InstanceNumber = n
+        ds.save_as(directory / f"bench_{n:05d}.dcm", enforce_file_format=True)
+        sop_uids.add(sop_uid)
+    return BenchData(catalog, series_uid, study.study_uid, frozenset(sop_uids))
+
+
+def _http_port(pacs: RunningPacs) -> int:
+    assert pacs.http_url is not None
+    return int(pacs.http_url.rsplit(":", 1)[1])
+
+
+def _rest_ready(pacs: RunningPacs) -> bool:
+    try:
+        orthanc_get(pacs, "/system")
+    except (OSError, PacsStartupError, ValueError):
+        return False
+    return True
+
+
+def _start(workdir: Path, threads: int) -> RunningPacs:
+    binary = require_binary(ORTHANC_BINARY)
+    dicom_port, http_port = free_port(), free_port()
+    config = orthanc_config(workdir, dicom_port, http_port, "Utf8")
+    config["DicomThreadsCount"] = threads
+    config_path = workdir / "orthanc.json"
+    config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    log_path = workdir / "orthanc.log"
+    process = start_process([binary, str(config_path)], log_path, workdir, env=dcmtk_env())
+    pacs = RunningPacs(
+        "orthanc",
+        dicom_port,
+        ORTHANC_AET,
+        process,
+        workdir,
+        log_path,
+        http_url=f"http://127.0.0.1:{http_port}",
+    )
+    try:
+        wait_until(lambda: _rest_ready(pacs), "Orthanc REST", process, log_path)
+        wait_until(
+            lambda: is_listening(dicom_port) and c_echo(dicom_port, ORTHANC_AET),
+            "Orthanc C-ECHO",
+            process,
+            log_path,
+        )
+    except PacsStartupError:
+        stop_process(process)
+        raise
+    return pacs
+
+
+@contextmanager
+def run_bench_orthanc(workdir: Path, data: BenchData, threads: int = DICOM_THREADS) -> Iterator[RunningPacs]:
+    """Run Orthanc with `threads` DICOM threads and the bench data set loaded; stop it on exit."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    assert data.catalog.directory is not None
+    pacs = _start(workdir, threads)
+    try:
+        started = time.monotonic()
+        upload_files(_http_port(pacs), sorted(data.catalog.directory.glob("*.dcm")))
+        pacs.timings["load"] = time.monotonic() - started
+        pacs.instance_count = int(orthanc_get(pacs, "/statistics")["CountInstances"])
+        if pacs.instance_count != data.instance_count:
+            raise PacsStartupError(
+                f"Orthanc holds {pacs.instance_count} instances, expected {data.instance_count}"
+            )
+        yield pacs
+    finally:
+        stop_process(pacs.process)

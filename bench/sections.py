@@ -1,0 +1,182 @@
+"""Sections a-c of the bench: latency, the 2,000-match query, and load (d is in memory.py)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+import anyio
+
+from bench import direct
+from bench.mcpload import Tally, concurrent, instances_call, sequential, studies_calls
+from bench.measure import AssociationSampler, CpuMeter, percentile
+from bench.pacs import BIG_SERIES_SIZE, BenchData
+from bench.report import Report, Row, ms
+from dicom_mcp.dicom.presets import Level
+from dicom_mcp.dicom.queries import Query, build_query
+from tests.pacs import RunningPacs
+from tests.service import RunningService
+
+
+@dataclass
+class Bed:
+    """What every section needs: the PACS, the service, the data set and the options."""
+
+    pacs: RunningPacs
+    service: RunningService
+    data: BenchData
+    options: argparse.Namespace
+
+    @property
+    def url(self) -> str:
+        return self.service.mcp_url
+
+    def cpu(self) -> CpuMeter:
+        pids = {"service": self.service.process.pid, "orthanc": self.pacs.process.pid, "bench": os.getpid()}
+        return CpuMeter(pids)
+
+    def script(self, query: Query, *, nodelay: bool) -> tuple[float, list[str]]:
+        """The hand-written pynetdicom script's C-FIND: seconds, and the UIDs of the query's level."""
+        seconds, matches = direct.script_find(
+            self.pacs.host, self.pacs.port, self.pacs.ae_title, query, nodelay=nodelay
+        )
+        keyword = "SOPInstanceUID" if query.level is Level.INSTANCE else "StudyInstanceUID"
+        return seconds, [str(match.get(keyword)) for match in matches]
+
+
+def verdict_row(what: str, tally: Tally) -> Row:
+    """Wrong or failed answers must be 0; also printed at once if not."""
+    if tally.wrong or tally.failed:
+        print(f"  !! {what}: {tally.wrong} wrong, {tally.failed} failed; first: {tally.first_problem}")
+    bad = tally.wrong + tally.failed
+    return Row(
+        f"  wrong / failed answers (of {tally.calls})",
+        f"{tally.wrong} / {tally.failed}",
+        "",
+        None,
+        "0",
+        bad == 0,
+    )
+
+
+def latency(bed: Bed, report: Report) -> None:
+    """(a) Warm query_studies through the service vs the same C-FIND from a hand-written script."""
+    rows = report.section("a. query_studies(patient_id=PAT001), warm, one client after another (p50)")
+    count, catalog = bed.options.latency_calls, bed.data.catalog
+    expected = {s.study_uid for s in catalog.studies_for_patient("PAT001")}
+    query = build_query(Level.STUDY, {"PatientID": ("patient_id", "PAT001")}, None, None, None)
+    plain: list[float] = []
+    strong: list[float] = []
+    for n in range(count + 5):  # interleaved, so drift in the machine affects both alike
+        for times, nodelay in ((plain, False), (strong, True)):
+            seconds, uids = bed.script(query, nodelay=nodelay)
+            if set(uids) != expected or len(uids) != len(expected):
+                raise RuntimeError("the direct script got a wrong answer")
+            if n >= 5:
+                times.append(seconds)
+    calls = [c for c in studies_calls(catalog) if c.arguments["patient_id"] == "PAT001"]
+    tally = anyio.run(sequential, bed.url, calls, count)
+    service = percentile(tally.latencies, 0.5)
+    base, best = percentile(plain, 0.5), percentile(strong, 0.5)
+    rows.append(
+        Row(
+            "service: SDK client -> HTTP -> C-FIND",
+            ms(service),
+            f"script: {ms(base)}",
+            service / base,
+            "<= 1.0x",
+            service <= base,
+        )
+    )
+    rows.append(Row("service", ms(service), f"script + TCP_NODELAY: {ms(best)}", service / best, "(info)"))
+    rows.append(verdict_row("latency", tally))
+    report.notes.append(
+        "a. script = AE(), associate, send_c_find, release per query with pynetdicom defaults, as a "
+        "hand-written script does; '+ TCP_NODELAY' adds the one line such scripts lack."
+    )
+
+
+def big_query(bed: Bed, report: Report) -> None:
+    """(c) query_instances of the 2,000-instance series vs findscu for the same identifier."""
+    runs, data = bed.options.big_runs, bed.data
+    rows = report.section(f"c. query_instances, one series of {BIG_SERIES_SIZE} instances (p50 of {runs})")
+    tally = anyio.run(
+        sequential,
+        bed.url,
+        [instances_call(data.big_series_uid, data.big_sop_uids, BIG_SERIES_SIZE)],
+        runs,
+        2,
+    )
+    matching = {
+        "SeriesInstanceUID": ("series_instance_uid", data.big_series_uid),
+        "StudyInstanceUID": ("study_instance_uid", data.big_study_uid),  # the service looks it up first
+    }
+    query = build_query(Level.INSTANCE, matching, None, None, None)
+    argv = direct.findscu_argv(bed.pacs.host, bed.pacs.port, bed.pacs.ae_title, query)
+    findscu_times, script_times = [], []
+    for n in range(runs + 1):
+        seconds, uids = direct.run_findscu(argv)
+        script_seconds, script_uids = bed.script(query, nodelay=True)
+        for got in (uids, script_uids):
+            if set(got) != data.big_sop_uids or len(got) != BIG_SERIES_SIZE:
+                raise RuntimeError(f"a baseline returned {len(got)} instances, expected {BIG_SERIES_SIZE}")
+        if n:
+            findscu_times.append(seconds)
+            script_times.append(script_seconds)
+    service, findscu, script = (percentile(t, 0.5) for t in (tally.latencies, findscu_times, script_times))
+    rows.append(
+        Row(
+            "service",
+            ms(service),
+            f"findscu: {ms(findscu)}",
+            service / findscu,
+            "<= 3.0x",
+            service <= 3 * findscu,
+        )
+    )
+    rows.append(
+        Row("script + TCP_NODELAY", ms(script), f"findscu: {ms(findscu)}", script / findscu, "(info)")
+    )
+    rows.append(verdict_row("big query", tally))
+    report.notes.append(
+        "c. findscu (DCMTK, TCP_NODELAY=1) is timed as a subprocess, start-up included, and prints every "
+        "match; all three runs are checked UID by UID."
+    )
+
+
+def load(bed: Bed, report: Report) -> None:
+    """(b) Throughput and latency with 1, 16, 64 and 200 concurrent clients."""
+    duration = bed.options.duration
+    rows = report.section(f"b. query_studies under load, PAT001..PAT007 in turn ({duration:g} s per level)")
+    calls = studies_calls(bed.data.catalog)
+    single = 0.0
+    for clients in (1, *bed.options.clients):
+        meter = bed.cpu()
+        meter.start()
+        with AssociationSampler(bed.pacs.port, 0.05) as sampler:
+            tally = anyio.run(concurrent, bed.url, calls, clients, duration)
+        used = meter.stop()
+        p50, p99 = percentile(tally.latencies, 0.5), percentile(tally.latencies, 0.99)
+        text = f"{tally.throughput:.0f} calls/s; p50 {ms(p50)}, p99 {ms(p99)}"
+        if clients == 1:
+            single = tally.throughput
+            rows.append(Row("1 client", text))
+        else:
+            ratio = tally.throughput / single
+            target, holds = (">= 6x", ratio >= 6.0) if clients == 16 else ("(info)", None)
+            rows.append(
+                Row(f"{clients} clients", text, f"1 client: {single:.0f} calls/s", ratio, target, holds)
+            )
+        rows.append(verdict_row(f"{clients} clients", tally))
+        per_call = {name: seconds / max(tally.calls, 1) * 1000 for name, seconds in used.items()}
+        cpu = ", ".join(f"{name} {value:.1f}" for name, value in per_call.items())
+        rows.append(Row("  CPU ms per call", cpu, f"= {sum(used.values()) / duration:.2f} cores busy"))
+        rows.append(Row("  most associations open at the PACS", f"{sampler.maximum}", "sampled every 50 ms"))
+    report.notes.append(
+        f"b. each client is its own mcp.Client (mode 2026-07-28) over its own httpx client, hence its own "
+        f"HTTP connection; every answer's StudyInstanceUIDs are checked against the catalog. The machine "
+        f"has {os.cpu_count()} CPUs shared by the bench's clients, the service and Orthanc "
+        f"(DicomThreadsCount {bed.options.orthanc_threads}); throughput cannot exceed CPUs x 1000 / "
+        "(CPU ms per call summed over the three processes)."
+    )

@@ -1,0 +1,279 @@
+"""pynetdicom, wrapped: open an association, run one C-ECHO or C-FIND on it, close it.
+
+Blocking functions for `client.py`'s worker threads. Two departures from pynetdicom's own
+`send_c_find` are deliberate (and measured in bench/):
+- Each association's reactor thread is stopped as soon as the association is accepted. It
+  only polled (1,000 wake-ups a second per association) and, when resumed between operations,
+  could take a C-FIND response off the DIMSE queue before the operation waiting for it saw it
+  (pynetdicom issue 875): here the operation's own thread is the queue's only reader, and it
+  checks that every response answers its message ID.
+- Responses are shaped straight from their raw elements (`values.shaper_for`), and the
+  deadline is the timeout of each wait on the queue, so no timer thread runs per operation.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any, TypeVar
+
+from pydicom.dataset import Dataset
+from pydicom.uid import UID
+from pynetdicom import AE, _config, evt
+from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import C_ECHO, C_FIND
+from pynetdicom.dsutils import decode, encode
+from pynetdicom.transport import AssociationSocket
+
+from dicom_mcp.dicom.errors import (
+    AssociationAborted,
+    AssociationRejected,
+    PacsError,
+    PacsTimeout,
+    PacsUnreachable,
+)
+from dicom_mcp.dicom.queries import Query
+from dicom_mcp.dicom.status import CANCEL, SUCCESS, raise_for_echo_status, raise_for_find_status
+from dicom_mcp.dicom.target import Target
+from dicom_mcp.dicom.tls import tls_arguments
+from dicom_mcp.dicom.values import JsonValue, Shaper, shaper_for
+
+R = TypeVar("R", C_FIND, C_ECHO)
+
+VERIFICATION = "1.2.840.10008.1.1"
+_PENDING = frozenset({0xFF00, 0xFF01})
+# A PACS at its own association limit rejects "transient"; dcmqrscp, for one, frees slots lazily.
+_TRANSIENT_RETRY_PAUSES = (0.05, 0.2, 0.5)
+_ESTABLISHED = "Sta6"  # the DUL state of an association ready for DIMSE messages
+_CLOSED = "Sta1"
+
+
+def configure_pynetdicom() -> None:
+    """Stop pynetdicom logging identifiers (patient data) and per-message chatter; fix its socket close."""
+    _config.LOG_REQUEST_IDENTIFIERS = False
+    _config.LOG_RESPONSE_IDENTIFIERS = False
+    _config.LOG_HANDLER_LEVEL = "none"
+    logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    setattr(AssociationSocket, "_shutdown_socket", _shutdown_then_close)  # noqa: B010
+
+
+def _shutdown_then_close(self: AssociationSocket) -> None:
+    # pynetdicom 3.0 skips close() when shutdown() fails, which it does on a socket whose
+    # connect() was refused: the descriptor then lingers until garbage collection.
+    sock = self.socket
+    if sock is None:
+        return
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+class Dropped(AssociationAborted):
+    """The connection closed (or was aborted) before the PACS answered at all."""
+
+
+@dataclass
+class Found:
+    """What one C-FIND returned, and whether it ended cleanly enough to reuse the association."""
+
+    matches: list[dict[str, JsonValue]]
+    truncated: bool
+    clean: bool
+
+
+@dataclass
+class _Probe:
+    """What pynetdicom's events told us about an association attempt."""
+
+    connected: bool = False
+    rejection: str | None = None
+    transient: bool = False
+
+    def on_open(self, event: evt.Event) -> None:
+        self.connected = True
+        # pynetdicom leaves Nagle on; small request/response exchanges then stall on delayed ACKs.
+        sock = getattr(event.assoc.dul.socket, "socket", None)
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def on_acse(self, event: evt.Event) -> None:
+        primitive = event.primitive  # type: ignore[attr-defined]
+        result = getattr(primitive, "result", None)
+        if result == 0x00:  # accepted: the reactor thread pynetdicom starts next exits at once
+            event.assoc._kill = True
+        if result in (0x01, 0x02):
+            self.rejection = f"{primitive.result_str}, {primitive.source_str}: {primitive.reason_str}"
+            self.transient = primitive.result == 0x02
+
+    @staticmethod
+    def on_close(event: evt.Event) -> None:
+        # Wake the reader blocked on the DIMSE queue: the peer aborted or closed the connection.
+        event.assoc.dimse.msg_queue.put((None, None))
+
+
+def associate(ae: AE, target: Target, give_up: float) -> Association:
+    """Associate, retrying a transient rejection (a PACS at its association limit) a few times."""
+    for pause in (*_TRANSIENT_RETRY_PAUSES, None):
+        probe = _Probe()
+        handlers: list[Any] = [
+            (evt.EVT_CONN_OPEN, probe.on_open),
+            (evt.EVT_ACSE_RECV, probe.on_acse),
+            (evt.EVT_CONN_CLOSE, probe.on_close),
+        ]
+        assoc = ae.associate(
+            target.host,
+            target.port,
+            ae_title=target.ae_title,
+            evt_handlers=handlers,
+            tls_args=tls_arguments(target),
+        )
+        if assoc.is_established:
+            assoc.join(timeout=ae.acse_timeout)  # the reactor thread, already on its way out
+            assoc._is_paused = True  # what release() waits for before it negotiates
+            return assoc
+        if not probe.transient or pause is None or time.monotonic() + pause >= give_up:
+            raise _association_failure(target, assoc, probe)
+        time.sleep(pause)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def usable(assoc: Association) -> bool:
+    """Established, its DUL thread alive and ready for data, nothing unread on its queue."""
+    return bool(
+        assoc.is_established
+        and assoc.dul.is_alive()
+        and assoc.dul.state_machine.current_state == _ESTABLISHED
+        and assoc.dimse.msg_queue.empty()
+    )
+
+
+def close(assoc: Association, graceful: bool) -> None:
+    """Release (if `graceful`) or abort an association; only stop its DUL if the peer already closed."""
+    state = assoc.dul.state_machine.current_state
+    with suppress(Exception):  # best effort: the operation's outcome is already decided
+        if state == _CLOSED:
+            assoc.kill()
+        elif state == _ESTABLISHED and graceful:
+            assoc.release()
+        else:
+            assoc.abort()
+
+
+def echo(assoc: Association, target: Target, give_up: float, dimse_timeout: float) -> None:
+    """One C-ECHO exchange; raises unless it succeeds."""
+    context_id, _ = _context(assoc, VERIFICATION, target)
+    request = C_ECHO()
+    request.MessageID, request.AffectedSOPClassUID = 1, VERIFICATION
+    assoc.dimse.send_msg(request, context_id)
+    response = _next_response(assoc, target, give_up, dimse_timeout, C_ECHO, 1, first=True)
+    raise_for_echo_status(_status(response))
+
+
+def find(
+    assoc: Association,
+    target: Target,
+    query: Query,
+    limit: int,
+    give_up: float,
+    dimse_timeout: float,
+    msg_id: int,
+) -> Found:
+    """One C-FIND exchange, keeping at most `limit` matches (C-CANCEL once one more arrives)."""
+    context_id, syntax = _context(assoc, query.model, target)
+    request = C_FIND()
+    request.MessageID, request.AffectedSOPClassUID, request.Priority = msg_id, query.model, 2
+    encoded = encode(query.identifier(), syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated)
+    request.Identifier = BytesIO(encoded or b"")
+    assoc.dimse.send_msg(request, context_id)
+    shape = shaper_for(query.return_keys)
+    matches: list[dict[str, JsonValue]] = []
+    truncated = False
+    while True:
+        response = _next_response(assoc, target, give_up, dimse_timeout, C_FIND, msg_id, first=not matches)
+        if response.Status not in _PENDING:
+            raise_for_find_status(_status(response), cancelled=truncated)
+            return Found(matches, truncated, response.Status in (SUCCESS, CANCEL))
+        if response.Identifier is None:
+            continue
+        if len(matches) < limit:
+            found = decode(
+                response.Identifier, syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated
+            )
+            matches.append(shape(found))
+        elif not truncated:
+            # One match beyond the limit proves there are more: stop the PACS.
+            truncated = True
+            assoc.send_c_cancel(msg_id, context_id=context_id)
+
+
+def _next_response(
+    assoc: Association,
+    target: Target,
+    give_up: float,
+    dimse_timeout: float,
+    kind: type[R],
+    msg_id: int,
+    first: bool,
+) -> R:
+    """The next DIMSE message, which must answer `msg_id`; waits no longer than either timeout."""
+    where = target.describe()
+    remaining = give_up - time.monotonic()
+    try:
+        _, response = assoc.dimse.msg_queue.get(timeout=max(min(dimse_timeout, remaining), 0.0))
+    except queue.Empty:
+        if remaining <= dimse_timeout:
+            raise PacsTimeout(f"{where} did not finish within the query deadline") from None
+        raise PacsTimeout(f"{where} sent nothing for the DIMSE timeout ({dimse_timeout:g} s)") from None
+    if response is None:  # put there by _Probe.on_close (or by the client, shutting down)
+        raise (Dropped if first else AssociationAborted)(f"{where} aborted the association mid-operation")
+    if not isinstance(response, kind) or response.MessageIDBeingRespondedTo != msg_id:
+        raise AssociationAborted(f"{where} sent a message that answers no request of ours")
+    if response.Status is None:
+        raise AssociationAborted(f"{where} sent a response without a status")
+    return response
+
+
+def _shaped(shape: Shaper, identifier: BytesIO, syntax: UID) -> dict[str, JsonValue]:
+    if syntax.is_little_endian and not syntax.is_deflated:
+        return shape.from_bytes(identifier.getvalue(), syntax.is_implicit_VR)
+    return shape(decode(identifier, syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated))
+
+
+def _context(assoc: Association, abstract_syntax: str, target: Target) -> tuple[int, UID]:
+    """The ID and transfer syntax of the accepted presentation context for `abstract_syntax`."""
+    for context in assoc.accepted_contexts:
+        if context.abstract_syntax == abstract_syntax and context.context_id is not None:
+            return context.context_id, context.transfer_syntax[0]
+    raise AssociationRejected(f"{target.describe()} did not accept the service {abstract_syntax}")
+
+
+def _status(response: C_FIND | C_ECHO) -> Dataset:
+    status = Dataset()
+    status.Status = response.Status
+    return status
+
+
+def _association_failure(target: Target, assoc: Association, probe: _Probe) -> PacsError:
+    where = target.describe()
+    if probe.rejection is not None:
+        return AssociationRejected(f"{where} rejected the association ({probe.rejection})")
+    if not probe.connected:
+        if target.tls is not None:
+            return PacsUnreachable(
+                f"could not open a TLS connection to {where} (refused, or certificate rejected)"
+            )
+        return PacsUnreachable(f"could not open a TCP connection to {where}")
+    if assoc.is_aborted and assoc.acceptor.primitive is not None and not assoc.accepted_contexts:
+        return AssociationAborted(f"{where} accepted none of the query services this server uses")
+    if assoc.is_aborted and target.tls is not None:
+        return AssociationAborted(
+            f"{where} closed the TLS connection during negotiation (client certificate refused?)"
+        )
+    if assoc.is_aborted:
+        return AssociationAborted(f"{where} aborted the association during negotiation")
+    return PacsTimeout(f"{where} did not answer the association request in time")
