@@ -67,6 +67,7 @@ def build_services(settings: Settings, *, stdout_is_protocol: bool = False) -> S
             network_timeout=settings.network_timeout,
             query_deadline=settings.query_deadline,
             max_associations=settings.max_associations,
+            association_lifetime=settings.association_lifetime,
         )
     )
     store = build_store(settings)
