@@ -14,21 +14,26 @@ import platform
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from importlib.metadata import version
 from pathlib import Path
 
-from bench.memory import memory
+from bench.memory import growth, sessions
 from bench.pacs import BIG_SERIES_SIZE, DICOM_THREADS, build_bench_dataset, run_bench_orthanc
 from bench.report import Report
 from bench.sections import Bed, big_query, latency, load
 from tests.service import run_service, service_env
 
 ASSOCIATIONS = 16
-SECTIONS: dict[str, Callable[[Bed, Report], None]] = {
+# The two ways the service can run: a fresh association per query (the shipped default), and
+# associations reused for up to half a second after they open.
+MODES = {"default (fresh association per query)": "0", "reuse (ASSOCIATION_LIFETIME=0.5)": "0.5"}
+SECTIONS: dict[str, Callable[[Bed, Report], None]] = {  # in the order they run
+    "sessions": sessions,
     "latency": latency,
     "big": big_query,
     "load": load,
-    "memory": memory,
+    "growth": growth,
 }
 
 
@@ -41,12 +46,27 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--clients", type=int, nargs="*", default=[16, 64, 200], help="concurrency levels in b"
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per concurrency level in b")
-    parser.add_argument("--sessions", type=int, default=10_000, help="sessions configured in d")
+    parser.add_argument("--sessions", type=int, default=10_000, help="sessions configured in d (before a-c)")
     parser.add_argument("--calls", type=int, default=100_000, help="calls for memory growth in d")
     parser.add_argument(
         "--orthanc-threads", type=int, default=DICOM_THREADS, help="Orthanc DicomThreadsCount"
     )
+    parser.add_argument(
+        "--modes", nargs="*", choices=["default", "reuse"], help="service modes (default: both)"
+    )
     return parser.parse_args(argv)
+
+
+def _settings(options: argparse.Namespace, lifetime: str) -> dict[str, str]:
+    return {
+        "log_level": "WARNING",
+        "max_limit": str(BIG_SERIES_SIZE),
+        "max_associations": str(ASSOCIATIONS),
+        "rate_limit_per_minute": "0",
+        "max_sessions_per_principal": str(options.sessions * 2),
+        "session_max_entries": str(options.sessions * 2),
+        "association_lifetime": lifetime,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,29 +78,33 @@ def main(argv: list[str] | None = None) -> None:
         root = Path(tmp)
         data = build_bench_dataset(root / "data")
         with run_bench_orthanc(root / "orthanc", data, options.orthanc_threads) as pacs:
-            env = service_env(
-                {
-                    "DICOM_HOST": pacs.host,
-                    "DICOM_PORT": str(pacs.port),
-                    "DICOM_CALLED_AE_TITLE": pacs.ae_title,
-                },
-                log_level="WARNING",
-                max_limit=str(BIG_SERIES_SIZE),
-                max_associations=str(ASSOCIATIONS),
-                rate_limit_per_minute="0",
-                max_sessions_per_principal=str(options.sessions * 2),
-                session_max_entries=str(options.sessions * 2),
-            )
-            with run_service(root, env) as service:
-                bed = Bed(pacs, service, data, options)
+            pacs_env = {
+                "DICOM_HOST": pacs.host,
+                "DICOM_PORT": str(pacs.port),
+                "DICOM_CALLED_AE_TITLE": pacs.ae_title,
+            }
+            with ExitStack() as stack:
+                services = {
+                    label: stack.enter_context(
+                        run_service(root, service_env(pacs_env, **_settings(options, lifetime)))
+                    )
+                    for label, lifetime in MODES.items()
+                    if not options.modes or label.split()[0] in options.modes
+                }
+                bed = Bed(pacs, services, data, options)
                 for name, section in SECTIONS.items():
                     if not options.only or name in options.only:
                         print(f"running {name} ...", flush=True)
                         section(bed, report)
+                        if pacs.process.poll() is not None:  # every later answer would fail: say why
+                            report.notes.append(
+                                f"!! Orthanc exited ({pacs.process.returncode}) during {name}"
+                            )
+                            break
     report.notes.append(
         f"{platform.python_implementation()} {platform.python_version()}, pynetdicom {version('pynetdicom')}, "
         f"mcp {version('mcp')}, {os.cpu_count()} CPUs; Orthanc DicomThreadsCount {options.orthanc_threads}, "
-        f"DICOM_MCP_MAX_ASSOCIATIONS {ASSOCIATIONS}; bench took {time.monotonic() - started:.0f} s"
+        f"DICOM_MCP_MAX_ASSOCIATIONS {ASSOCIATIONS}; calls per point: see the options; bench took {time.monotonic() - started:.0f} s"
     )
     print()
     print(report.render())

@@ -37,19 +37,29 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(value) for value in fields[11:15]) / _TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all CPUs), from /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / _TICKS  # all but idle and iowait
+
+
 @dataclass
 class CpuMeter:
-    """CPU seconds each named process spends between start() and stop()."""
+    """CPU seconds each named process spends between start() and stop(), and everything else's."""
 
     pids: dict[str, int]
     used: dict[str, float] = field(default_factory=dict)
+    others: float = 0.0  # processes outside the bench (another test run on the machine skews it)
     _start: dict[str, float] = field(default_factory=dict)
+    _machine: float = 0.0
 
     def start(self) -> None:
         self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._machine = machine_busy_seconds()
 
     def stop(self) -> dict[str, float]:
         self.used = {name: cpu_seconds(pid) - self._start[name] for name, pid in self.pids.items()}
+        self.others = max(machine_busy_seconds() - self._machine - sum(self.used.values()), 0.0)
         return self.used
 
 

@@ -1,67 +1,87 @@
-"""Section d of the bench: the service's resident memory at rest, per session and over many calls."""
+"""Section d of the bench: the service's resident memory at rest, per session and over many calls.
+
+Sessions are measured first, on fresh processes (after a few warm-up calls), so that heap freed
+by the load sections cannot hide what they cost; growth over many calls is measured last.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import anyio
+import httpx
 
 from bench.mcpload import Call, sequential, spread, studies_calls
 from bench.measure import rss_kib
 from bench.report import Report, Row, mib
 from bench.sections import Bed, verdict_row
+from tests.service import RunningService
 
 CLIENTS = 16
+TITLE = "d. service memory (VmRSS from /proc/PID/status)"
 
 
-def memory(bed: Bed, report: Report) -> None:
-    """(d) RSS at rest, per 10,000 live sessions, and its growth over many calls."""
-    rows = report.section("d. service memory (VmRSS from /proc/PID/status)")
-    pid = bed.service.process.pid
-    rows.append(Row("at rest, after the sections above", mib(rss_kib(pid))))
-    handles = _sessions(bed, rows)
+def sessions(bed: Bed, report: Report) -> None:
+    """RSS at rest; then, on the first service, after configuring many sessions (live: TTL 1 h)."""
+    rows = report.section(TITLE)
+    for label, service in bed.services.items():
+        anyio.run(sequential, service.mcp_url, studies_calls(bed.data.catalog), 20, 20)  # warm up
+        rows.append(Row(f"{label}: at rest, after 40 warm-up calls", mib(rss_kib(service.process.pid))))
+    label, service = next(iter(bed.services.items()))
+    count, pid = bed.options.sessions, service.process.pid
+    before = rss_kib(pid)
+    tally, handles = anyio.run(_configure, bed, service, count)
+    grown = rss_kib(pid) - before
+    first = anyio.run(sequential, service.mcp_url, studies_calls(bed.data.catalog, handles[0])[:1], 1, 0)
+    detail = f"{mib(grown / count * 10_000)} per 10,000; /metrics live sessions: {_live_sessions(service)}"
+    rows.append(Row(f"{label}: {count:,} sessions configured", f"+{mib(grown)}", detail))
+    rows.append(verdict_row("configure", tally))
+    rows.append(Row("  the first handle still answers", str(first.wrong + first.failed == 0)))
+
+
+def growth(bed: Bed, report: Report) -> None:
+    """RSS over many query_studies calls that pass a session handle, sampled five times."""
+    rows = report.section(TITLE)
     calls = bed.options.calls
-    checks = studies_calls(bed.data.catalog, handles[-1])
-    samples: dict[int, int] = {0: rss_kib(pid)}
+    for label, service in bed.services.items():
+        pid = service.process.pid
+        _, handles = anyio.run(_configure, bed, service, 1)
+        checks = studies_calls(bed.data.catalog, handles[0])
+        samples: dict[int, int] = {0: rss_kib(pid)}
 
-    async def checkpoint(done: int) -> None:
-        samples[done] = rss_kib(pid)
+        async def checkpoint(done: int, pid: int = pid, samples: dict[int, int] = samples) -> None:
+            samples[done] = rss_kib(pid)
 
-    tally, _ = anyio.run(
-        spread, bed.url, calls, CLIENTS, lambda n: checks[n % len(checks)], calls // 5, checkpoint
-    )
-    trail = ", ".join(f"{done:,}: {mib(kib)}" for done, kib in sorted(samples.items()))
-    growth = samples[max(samples)] - samples[0]
-    rows.append(Row(f"growth over {calls} query_studies calls", f"+{mib(growth)}", trail))
-    rows.append(verdict_row("many calls", tally))
-    rows.append(
-        Row(f"  throughput ({CLIENTS} clients, with a session handle)", f"{tally.throughput:.0f} calls/s")
-    )
+        def make(n: int, checks: list[Call] = checks) -> Call:
+            return checks[n % len(checks)]
+
+        tally, _ = anyio.run(spread, service.mcp_url, calls, CLIENTS, make, calls // 5, checkpoint)
+        trail = ", ".join(f"{done:,}: {mib(kib)}" for done, kib in sorted(samples.items()))
+        grown = samples[max(samples)] - samples[0]
+        rows.append(Row(f"{label}: growth over {calls:,} calls", f"+{mib(grown)}", trail))
+        rows.append(verdict_row(f"many calls, {label}", tally))
+        rows.append(Row(f"  throughput ({CLIENTS} clients)", f"{tally.throughput:.0f} calls/s"))
     report.notes.append(
         "d. the calls are query_studies with a session handle from configure_dicom_server, patients in "
         "turn, each answer checked: what a modern client does all day (store lookup, C-FIND, shaping)."
     )
 
 
-def _sessions(bed: Bed, rows: list[Row]) -> list[str]:
-    """Configure as many sessions as asked; report the RSS they cost, per 10,000."""
-    pid, pacs, count = bed.service.process.pid, bed.pacs, bed.options.sessions
+async def _configure(bed: Bed, service: RunningService, count: int) -> tuple[Any, list[str]]:
+    """Configure `count` sessions on the bench's PACS; return the tally and the handles."""
+    pacs = bed.pacs
     arguments: dict[str, Any] = {"host": pacs.host, "port": pacs.port, "ae_title": pacs.ae_title}
     call = Call(
         "configure_dicom_server", arguments, lambda result: None if result.get("session") else "no handle"
     )
-    before = rss_kib(pid)
-    tally, results = anyio.run(spread, bed.url, count, CLIENTS, lambda n: call)
-    grown = rss_kib(pid) - before
-    handles = [str(result["session"]) for result in results]
-    oldest_works = anyio.run(sequential, bed.url, studies_calls(bed.data.catalog, handles[0])[:1], 1, 0)
-    live = oldest_works.wrong + oldest_works.failed == 0
-    rows.append(
-        Row(
-            f"{count} sessions configured",
-            f"+{mib(grown)}",
-            f"{mib(grown / count * 10_000)} per 10,000; the first handle still works: {live}",
-        )
-    )
-    rows.append(verdict_row("configure", tally))
-    return handles
+    tally, results = await spread(service.mcp_url, count, CLIENTS, lambda n: call)
+    return tally, [str(result["session"]) for result in results]
+
+
+def _live_sessions(service: RunningService) -> str:
+    """The service's own count of live session-store entries, from /metrics."""
+    text = httpx.get(f"{service.base_url}/metrics", timeout=10).text
+    for line in text.splitlines():
+        if line.startswith("dicom_mcp_live_sessions "):
+            return f"{float(line.split()[1]):,.0f}"
+    return "n/a"

@@ -3,11 +3,16 @@
 `tests.pacs.run_orthanc` keeps Orthanc's test-bed `DicomThreadsCount` of 4, which would make the
 PACS, not the service, the bottleneck with 16 associations; this launcher reuses the test bed's
 configuration and plumbing and overrides only that.
+
+Orthanc runs in the bench's own process group, not as a group leader: on this machine
+(pid_max 32768, thousands of threads a minute) a recycled PID made a stale `killpg` elsewhere
+SIGKILL a group-leading Orthanc mid-bench. Only a live process's group can be hit here.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,16 +23,7 @@ from pydicom import dcmread
 from pydicom.uid import UID
 
 from tests.pacs import Catalog, PacsStartupError, RunningPacs, build_dataset
-from tests.pacs.common import (
-    c_echo,
-    dcmtk_env,
-    free_port,
-    is_listening,
-    require_binary,
-    start_process,
-    stop_process,
-    wait_until,
-)
+from tests.pacs.common import c_echo, dcmtk_env, free_port, is_listening, require_binary, wait_until
 from tests.pacs.dataset import UID_ROOT
 from tests.pacs.orthanc import ORTHANC_AET, ORTHANC_BINARY, orthanc_config, orthanc_get, upload_files
 
@@ -94,7 +90,15 @@ def _start(workdir: Path, threads: int) -> RunningPacs:
     config_path = workdir / "orthanc.json"
     config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
     log_path = workdir / "orthanc.log"
-    process = start_process([binary, str(config_path)], log_path, workdir, env=dcmtk_env())
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [binary, str(config_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            env=dcmtk_env(),
+        )
     pacs = RunningPacs(
         "orthanc",
         dicom_port,
@@ -113,7 +117,7 @@ def _start(workdir: Path, threads: int) -> RunningPacs:
             log_path,
         )
     except PacsStartupError:
-        stop_process(process)
+        _stop(process)
         raise
     return pacs
 
@@ -135,4 +139,15 @@ def run_bench_orthanc(workdir: Path, data: BenchData, threads: int = DICOM_THREA
             )
         yield pacs
     finally:
-        stop_process(pacs.process)
+        _stop(pacs.process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (Orthanc takes ~2.5 s), then SIGKILL; only this process, never a group."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

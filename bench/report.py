@@ -25,14 +25,18 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
     def section(self, title: str) -> list[Row]:
-        rows: list[Row] = []
+        """The rows under `title` (new or existing); sections print in title order (a., b., ...)."""
+        for existing, rows in self.sections:
+            if existing == title:
+                return rows
+        rows = []
         self.sections.append((title, rows))
         return rows
 
     def render(self) -> str:
         header = ("measurement", "measured", "baseline (same run)", "ratio", "target", "")
         lines: list[tuple[str, ...]] = []
-        for title, rows in self.sections:
+        for title, rows in sorted(self.sections, key=lambda section: section[0]):
             lines.append((title,))
             for row in rows:
                 verdict = "" if row.holds is None else ("holds" if row.holds else "MISSED")

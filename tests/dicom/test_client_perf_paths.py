@@ -160,8 +160,19 @@ async def test_a_busy_association_is_replaced_at_the_end_of_its_lifetime() -> No
         assert pacs.opened == 3 and pacs.most == 1
 
 
-async def test_never_more_associations_than_the_limit_idle_ones_included() -> None:
-    client = DicomClient(CONFIG)
+async def test_without_reuse_each_query_gets_an_association_released_after_its_answer() -> None:
+    client = DicomClient(ClientConfig("MCPSCU", association_lifetime=0))
+    with counting_pacs() as pacs:
+        for count in (2, 0, 3):
+            await expect_studies(client, pacs, count)
+        assert client.idle_associations == 0
+        until(lambda: pacs.released == 3)
+        assert (pacs.opened, pacs.most) == (3, 1)
+
+
+@pytest.mark.parametrize("lifetime", [0, 30])
+async def test_never_more_associations_than_the_limit_idle_and_closing_ones_included(lifetime: float) -> None:
+    client = DicomClient(ClientConfig("MCPSCU", max_associations=3, association_lifetime=lifetime))
     with counting_pacs() as pacs:
         async with anyio.create_task_group() as group:
             for n in range(60):

@@ -26,14 +26,12 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from pynetdicom import AE
-from pynetdicom.association import Association
 
 from dicom_mcp.dicom import scu
-from dicom_mcp.dicom.errors import AssociationAborted, PacsBusy, PacsError
+from dicom_mcp.dicom.errors import AssociationAborted, PacsBusy, PacsError, QueryFailed
 from dicom_mcp.dicom.pool import Lease, Pool, PoolTimeout
-from dicom_mcp.dicom.queries import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, Query
-from dicom_mcp.dicom.scu import VERIFICATION, configure_pynetdicom
+from dicom_mcp.dicom.queries import Query
+from dicom_mcp.dicom.scu import VERIFICATION, Association, configure_pynetdicom
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicom.values import JsonValue
 
@@ -71,7 +69,13 @@ class DicomClient:
     def __init__(self, config: ClientConfig) -> None:
         configure_pynetdicom()
         self._config = config
-        self._ae = self._build_ae(config)
+        self._ae = scu.build_ae(
+            config.calling_ae_title,
+            connect=config.connect_timeout,
+            acse=config.acse_timeout,
+            dimse=config.dimse_timeout,
+            network=config.network_timeout,
+        )
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
         self._pools: dict[str, Pool[Association]] = {}
         # anyio's default pool has 40 threads; per-PACS limiters bound the real concurrency.
@@ -111,18 +115,6 @@ class DicomClient:
             assoc.dimse.msg_queue.put((None, None))  # wake a reader blocked on the DIMSE queue
         self.close()
         return len(live)
-
-    @staticmethod
-    def _build_ae(config: ClientConfig) -> AE:
-        ae = AE(ae_title=config.calling_ae_title)
-        ae.connection_timeout = config.connect_timeout
-        ae.acse_timeout = config.acse_timeout
-        ae.dimse_timeout = config.dimse_timeout
-        ae.network_timeout = config.network_timeout
-        ae.maximum_associations = 1024
-        for context in (VERIFICATION, PATIENT_ROOT_FIND, STUDY_ROOT_FIND):
-            ae.add_requested_context(context)
-        return ae
 
     async def echo(self, target: Target, deadline: float | None = None) -> float:
         """Send a C-ECHO within `deadline` (default: the query deadline); return the round trip in ms."""
@@ -172,13 +164,16 @@ class DicomClient:
         started = time.perf_counter()
         with self._counted():
             assoc = scu.associate(self._ae, target, give_up)
-            answered = False
+            settled = False  # the exchange ran to its end, whatever the status: release, don't abort
             try:
                 with self._tracked(assoc), self._explained():
                     scu.echo(assoc, target, give_up, self._config.dimse_timeout)
-                answered = True
+                settled = True
+            except QueryFailed:
+                settled = True
+                raise
             finally:
-                scu.close(assoc, graceful=answered)
+                scu.close(assoc, graceful=settled)
         return (time.perf_counter() - started) * 1000
 
     def _find_blocking(self, target: Target, query: Query, limit: int, give_up: float) -> FindResult:
@@ -198,6 +193,9 @@ class DicomClient:
                             self._config.dimse_timeout,
                             lease.uses % 0xFFFF + 1,
                         )
+                except QueryFailed:
+                    pool.discard(lease, graceful=True)  # a failure status ends the exchange cleanly
+                    raise
                 except scu.Dropped:
                     pool.discard(lease, graceful=False)
                     if lease.reused and attempt == 1 and not self._closing:
@@ -211,8 +209,8 @@ class DicomClient:
                     raise
                 if found.clean and reuse and not self._closing:
                     pool.give_back(lease)
-                else:
-                    pool.discard(lease, graceful=True)
+                else:  # released after the answer is on its way; the slot stays taken until then
+                    pool.discard(lease, graceful=True, wait=not found.clean)
                 return FindResult(found.matches, found.truncated)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -75,21 +75,25 @@ class Pool(Generic[C]):
         """
         while True:
             stale: list[C] = []
+            found: Lease[C] | None = None
             with self._cond:
-                while reuse and self._idle:
+                while reuse and self._idle and found is None:
                     lease = self._idle.pop()
                     if self._usable(lease.conn):
-                        self._close_all(stale)
-                        return lease
-                    stale.append(lease.conn)
-                if not stale and self._counted >= self._capacity and self._idle:
-                    stale.append(self._idle.pop(0).conn)  # make room: the oldest idle one goes
-                if not stale and self._counted < self._capacity:
-                    self._counted += 1
-                    break
-                if not stale and not self._cond.wait(max(give_up - time.monotonic(), 0.0)):
-                    raise PoolTimeout("no association slot came free in time")
-            self._close_all(stale)
+                        found = lease
+                    else:
+                        stale.append(lease.conn)
+                if found is None and not stale:
+                    if self._counted < self._capacity:
+                        self._counted += 1
+                        break
+                    if self._idle:
+                        stale.append(self._idle.pop(0).conn)  # make room: the oldest idle one goes
+                    elif not self._cond.wait(max(give_up - time.monotonic(), 0.0)):
+                        raise PoolTimeout("no association slot came free in time")
+            self._close_all(stale)  # outside the lock: a release takes a round trip
+            if found is not None:
+                return found
         try:
             return Lease(open_(), time.monotonic())
         except BaseException:
@@ -99,7 +103,7 @@ class Pool(Generic[C]):
     def give_back(self, lease: Lease[C]) -> None:
         """Keep a connection whose last operation ended cleanly for the next one, if it is young enough."""
         if time.monotonic() - lease.opened >= self._lifetime:
-            self.discard(lease, graceful=True)
+            self.discard(lease, graceful=True, wait=False)
             return
         with self._cond:
             self._idle.append(Lease(lease.conn, lease.opened, lease.uses + 1))
@@ -108,8 +112,18 @@ class Pool(Generic[C]):
                 self._reaping = True
                 threading.Thread(target=self._reap, name="dicom-pool-reaper", daemon=True).start()
 
-    def discard(self, lease: Lease[C], *, graceful: bool) -> None:
-        """Close a connection that must not be reused (released if `graceful`, else aborted)."""
+    def discard(self, lease: Lease[C], *, graceful: bool, wait: bool = True) -> None:
+        """Close a connection that must not be reused (released if `graceful`, else aborted).
+
+        With `wait=False` it is closed in a thread of its own: the operation's answer need not
+        wait for the release's round trip (and pynetdicom's 10 ms poll after it). It still
+        counts against the capacity until it is closed.
+        """
+        if not wait:
+            threading.Thread(
+                target=self._close_all, args=([lease.conn],), name="dicom-release", daemon=True
+            ).start()
+            return
         try:
             self._close(lease.conn, graceful)
         finally:
@@ -123,10 +137,13 @@ class Pool(Generic[C]):
 
     def _close_all(self, conns: list[C]) -> None:
         for conn in conns:
-            try:
-                self._close(conn, True)
-            finally:
-                self._forget(1)
+            self._close_one(conn, True)
+
+    def _close_one(self, conn: C, graceful: bool) -> None:
+        try:
+            self._close(conn, graceful)
+        finally:
+            self._forget(1)
 
     def _forget(self, count: int) -> None:
         with self._cond:

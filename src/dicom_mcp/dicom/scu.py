@@ -1,4 +1,4 @@
-"""pynetdicom, wrapped: open an association, run one C-ECHO or C-FIND on it, close it.
+"""pynetdicom, wrapped (the only module that imports it): associate, one C-ECHO or C-FIND, close.
 
 Blocking functions for `client.py`'s worker threads. Two departures from pynetdicom's own
 `send_c_find` are deliberate (and measured in bench/):
@@ -37,13 +37,24 @@ from dicom_mcp.dicom.errors import (
     PacsTimeout,
     PacsUnreachable,
 )
-from dicom_mcp.dicom.queries import Query
+from dicom_mcp.dicom.queries import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, Query
 from dicom_mcp.dicom.status import CANCEL, SUCCESS, raise_for_echo_status, raise_for_find_status
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicom.tls import tls_arguments
 from dicom_mcp.dicom.values import JsonValue, Shaper, shaper_for
 
 R = TypeVar("R", C_FIND, C_ECHO)
+__all__ = [
+    "VERIFICATION",
+    "Association",
+    "Dropped",
+    "Found",
+    "associate",
+    "build_ae",
+    "close",
+    "echo",
+    "find",
+]
 
 VERIFICATION = "1.2.840.10008.1.1"
 _PENDING = frozenset({0xFF00, 0xFF01})
@@ -114,6 +125,21 @@ class _Probe:
     def on_close(event: evt.Event) -> None:
         # Wake the reader blocked on the DIMSE queue: the peer aborted or closed the connection.
         event.assoc.dimse.msg_queue.put((None, None))
+
+
+def build_ae(calling_ae_title: str, *, connect: float, acse: float, dimse: float, network: float) -> AE:
+    """The one application entity every association is requested from, with every timeout set."""
+    ae = AE(ae_title=calling_ae_title)
+    ae.connection_timeout, ae.acse_timeout, ae.dimse_timeout, ae.network_timeout = (
+        connect,
+        acse,
+        dimse,
+        network,
+    )
+    ae.maximum_associations = 1024
+    for context in (VERIFICATION, PATIENT_ROOT_FIND, STUDY_ROOT_FIND):
+        ae.add_requested_context(context)
+    return ae
 
 
 def associate(ae: AE, target: Target, give_up: float) -> Association:
