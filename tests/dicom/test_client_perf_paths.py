@@ -239,7 +239,9 @@ async def test_reused_associations_answer_right_under_load(
     The test bed's Orthanc serves 4 associations at a time: kept ones must make way for the
     others (within the DIMSE timeout) or the queries waiting behind them fail.
     """
-    client = DicomClient(ClientConfig("MCPSCU", max_associations=16, dimse_timeout=10))
+    client = DicomClient(
+        ClientConfig("MCPSCU", max_associations=16, dimse_timeout=10, association_lifetime=0.5)
+    )
     target = Target(orthanc.host, orthanc.port, orthanc.ae_title)
     # A small series: Orthanc reads every instance's file before its first answer.
     series = next(s for s in pacs_catalog.series if 3 < s.instance_count < 100)

@@ -144,13 +144,14 @@ def test_sequences_and_implicit_vr_match_pydicom() -> None:
 
 
 @pytest.mark.pacs
+@pytest.mark.parametrize("lifetime", [0, 0.5])
 @pytest.mark.parametrize("which", ["orthanc", "dcmqrscp"])
 async def test_every_real_pacs_answer_is_what_pynetdicom_and_pydicom_give(
-    which: str, request: pytest.FixtureRequest
+    which: str, lifetime: float, request: pytest.FixtureRequest
 ) -> None:
-    """The client's whole path (reused association, raw parsing, shaping) against the reference one."""
+    """The client's whole path (associations, raw parsing, shaping) against the reference one."""
     pacs: RunningPacs = request.getfixturevalue(which)
-    client = DicomClient(ClientConfig("MCPSCU"))
+    client = DicomClient(ClientConfig("MCPSCU", association_lifetime=lifetime))
     target = Target(pacs.host, pacs.port, pacs.ae_title)
     compared = 0
     for level in Level:
