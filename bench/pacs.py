@@ -4,14 +4,16 @@
 PACS, not the service, the bottleneck with 16 associations; this launcher reuses the test bed's
 configuration and plumbing and overrides only that.
 
-Orthanc runs in the bench's own process group, not as a group leader: on this machine
-(pid_max 32768, thousands of threads a minute) a recycled PID made a stale `killpg` elsewhere
-SIGKILL a group-leading Orthanc mid-bench. Only a live process's group can be hit here.
+Orthanc runs from a private copy of its binary: `scripts/test.sh` stops the Debian service with
+`service orthanc stop`, whose init script ends with `start-stop-daemon --stop --retry=0/1/KILL/5
+--exec /usr/sbin/Orthanc`, which SIGKILLs every process running that binary on the machine.
+A test run started during a bench would otherwise kill the bench's PACS mid-measurement.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -83,7 +85,8 @@ def _rest_ready(pacs: RunningPacs) -> bool:
 
 
 def _start(workdir: Path, threads: int) -> RunningPacs:
-    binary = require_binary(ORTHANC_BINARY)
+    binary = workdir / "orthanc-bench"  # a copy: out of reach of start-stop-daemon --exec (see above)
+    shutil.copy2(require_binary(ORTHANC_BINARY), binary)
     dicom_port, http_port = free_port(), free_port()
     config = orthanc_config(workdir, dicom_port, http_port, "Utf8")
     config["DicomThreadsCount"] = threads
