@@ -227,10 +227,7 @@ def find(
         if response.Identifier is None:
             continue
         if len(matches) < limit:
-            found = decode(
-                response.Identifier, syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated
-            )
-            matches.append(shape(found))
+            matches.append(_shaped(shape, response.Identifier, syntax))
         elif not truncated:
             # One match beyond the limit proves there are more: stop the PACS.
             truncated = True
