@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from importlib.metadata import version
 from pathlib import Path
 
+from bench.far import far_load
 from bench.memory import growth, sessions
 from bench.pacs import BIG_SERIES_SIZE, DICOM_THREADS, build_bench_dataset, run_bench_orthanc
 from bench.report import Report
@@ -33,6 +34,7 @@ SECTIONS: dict[str, Callable[[Bed, Report], None]] = {  # in the order they run
     "latency": latency,
     "big": big_query,
     "load": load,
+    "far": far_load,
     "growth": growth,
 }
 
@@ -45,6 +47,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--clients", type=int, nargs="*", default=[16, 64, 200], help="concurrency levels in b"
     )
+    parser.add_argument("--far-clients", type=int, nargs="*", default=[16], help="concurrency levels in e")
+    parser.add_argument("--rtt-ms", type=float, default=20.0, help="round trip to the PACS in e")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per concurrency level in b")
     parser.add_argument("--sessions", type=int, default=10_000, help="sessions configured in d (before a-c)")
     parser.add_argument("--calls", type=int, default=100_000, help="calls for memory growth in d")

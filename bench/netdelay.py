@@ -1,0 +1,90 @@
+"""A TCP relay that holds every byte for a fixed one-way delay: the bench's PACS "across a network".
+
+`python -m bench.netdelay LISTEN_PORT TARGET_HOST TARGET_PORT ONE_WAY_MS` listens on 127.0.0.1,
+prints `ready` once it does, and relays each connection to the target, delivering every chunk
+ONE_WAY_MS after it arrived, in order, in both directions. A DICOM exchange through it costs one
+round trip (2 x ONE_WAY_MS) more, as it would with a PACS that far away. The TCP handshake itself
+is not delayed. It runs in its own process so its CPU is not taken from the bench's clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+
+import uvloop
+
+
+async def _pump(
+    reader: asyncio.StreamReader, queue: asyncio.Queue[tuple[float, bytes]], delay: float
+) -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        while data := await reader.read(65536):
+            queue.put_nowait((loop.time() + delay, data))
+    except OSError:
+        pass
+    queue.put_nowait((loop.time() + delay, b""))  # end of stream, delivered in its turn
+
+
+async def _deliver(writer: asyncio.StreamWriter, queue: asyncio.Queue[tuple[float, bytes]]) -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            due, data = await queue.get()
+            if (wait := due - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            if not data:  # pass the half-close on; the other direction may still be talking
+                if writer.can_write_eof():
+                    writer.write_eof()
+                return
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        writer.close()
+
+
+async def _relay(
+    inbound: tuple[asyncio.StreamReader, asyncio.StreamWriter], host: str, port: int, delay: float
+) -> None:
+    reader, writer = inbound
+    try:
+        up_reader, up_writer = await asyncio.open_connection(host, port)
+    except OSError:
+        writer.close()
+        return
+    there: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+    back: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+    try:
+        await asyncio.gather(
+            _pump(reader, there, delay),
+            _deliver(up_writer, there),
+            _pump(up_reader, back, delay),
+            _deliver(writer, back),
+        )
+    finally:
+        writer.close()
+        up_writer.close()
+
+
+async def serve(listen_port: int, host: str, port: int, one_way_ms: float) -> None:
+    delay = one_way_ms / 1000
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _relay((reader, writer), host, port, delay)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", listen_port, backlog=512)
+    print("ready", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def main(argv: list[str]) -> None:
+    listen_port, host, port, one_way_ms = int(argv[0]), argv[1], int(argv[2]), float(argv[3])
+    with contextlib.suppress(KeyboardInterrupt):
+        uvloop.run(serve(listen_port, host, port, one_way_ms))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
