@@ -167,3 +167,25 @@ async def test_every_real_pacs_answer_is_what_pynetdicom_and_pydicom_give(
         assert sorted(map(repr, found.matches)) == sorted(map(repr, reference))
         compared += len(reference)
     assert compared > 1000
+
+
+def test_malformed_values_from_a_pacs_raise_no_warning_that_would_quote_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # pydicom warns, and logs, "Invalid value for VR DA: '1999-01-01'": patient data in an ordinary
+    # log. The client switches its read-side checks off (configure_pynetdicom, run at start-up).
+    encoded = _identifier(
+        b"\\ISO 2022 IR 87",  # left to pydicom: the fast path does not decode ISO 2022
+        _element("PatientName", "PN", b"Yamada^Tarou=" + b"X" * 80),
+        _element("PatientBirthDate", "DA", b"1999-01-01"),
+        _element("StudyInstanceUID", "UI", b"1.2.abc\x00"),
+    )
+    keywords = ("PatientName", "PatientBirthDate", "StudyInstanceUID")
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level("DEBUG"):
+        warnings.simplefilter("always")
+        shaped = shaper_for(keywords).from_bytes(encoded, False)
+        decoded = shape_identifier(decode(BytesIO(encoded), False, True, False), keywords)
+    assert shaped == decoded
+    assert shaped["PatientBirthDate"] == "1999-01-01"
+    assert [str(w.message) for w in caught] == []
+    assert "1999-01-01" not in caplog.text

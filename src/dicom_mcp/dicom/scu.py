@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, TypeVar
 
+from pydicom import config as pydicom_config
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 from pynetdicom import AE, _config, evt
@@ -65,7 +66,13 @@ _CLOSED = "Sta1"
 
 
 def configure_pynetdicom() -> None:
-    """Stop pynetdicom logging identifiers (patient data) and per-message chatter; fix its socket close."""
+    """Stop pynetdicom logging identifiers (patient data) and per-message chatter; fix its socket close.
+
+    pydicom's checks of values read off the wire are switched off: they only warn, their warnings
+    quote the value (patient data), and they cost a regular expression per UID (pynetdicom builds
+    dozens per association). Values sent are checked by `validation.py` before any query is built.
+    """
+    pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
     _config.LOG_REQUEST_IDENTIFIERS = False
     _config.LOG_RESPONSE_IDENTIFIERS = False
     _config.LOG_HANDLER_LEVEL = "none"
