@@ -46,13 +46,13 @@ class DrainingServer(uvicorn.Server):
 
     async def _drain(self, sig: int, frame: FrameType | None) -> None:
         activity = self._services.activity
-        logger.info("draining: %d tool calls in flight, up to %g s", activity.requests, self._grace)
+        logger.info("draining: %d tool calls in flight, up to %g s", activity.tool_calls, self._grace)
         deadline = time.monotonic() + self._grace
         # Counters, not events: polling them is the simplest correct wait.
-        while activity.busy and time.monotonic() < deadline:  # noqa: ASYNC110
+        while not activity.settled and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         if activity.busy:
-            logger.warning("grace period over: stopping %d tool calls still in flight", activity.requests)
+            logger.warning("grace period over: stopping %d requests still in flight", activity.requests)
             aborted = await anyio.to_thread.run_sync(self._services.client.abort_all)
             logger.info("aborted %d DICOM associations", aborted)
             # Let the stopped calls send their errors before uvicorn closes the connections.

@@ -129,12 +129,12 @@ class RateLimit:
 
 
 class TrackToolCalls:
-    """Count tool-call requests until their responses complete; refuse new ones while draining.
+    """Count MCP requests until their responses complete; refuse new tool calls while draining.
 
-    A tool call is in flight from the moment its request arrives until its response has been
-    sent, which the tool body alone cannot see (it starts later, and ends before the answer
-    leaves). While the process drains to stop, new tool calls get 503 so clients retry
-    elsewhere; other requests (tools/list, ping, notifications) still pass, because clients
+    A request is in flight from the moment it arrives until its response has been sent, which
+    a tool body alone cannot see (it starts later, and ends before the answer leaves). While
+    the process drains to stop, new tool calls get 503 so clients retry elsewhere; other
+    requests (tools/list, ping, notifications) still pass and are waited for, because clients
     make them as part of calls already in flight.
     """
 
@@ -153,9 +153,8 @@ class TrackToolCalls:
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
 
-        if not _calls_a_tool(b"".join(m.get("body", b"") for m in messages)):
-            await self._app(scope, replay, send)
-        elif self._activity.draining:
+        calls_a_tool = _calls_a_tool(b"".join(m.get("body", b"") for m in messages))
+        if calls_a_tool and self._activity.draining:
             await send_json(
                 send,
                 503,
@@ -164,10 +163,12 @@ class TrackToolCalls:
             )
         else:
             self._activity.requests += 1
+            self._activity.tool_calls += int(calls_a_tool)
             try:
                 await self._app(scope, replay, send)
             finally:
-                self._activity.requests -= 1
+                self._activity.tool_calls -= int(calls_a_tool)
+                self._activity.finished()
 
 
 def _calls_a_tool(body: bytes) -> bool:
