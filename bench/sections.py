@@ -1,7 +1,7 @@
 """Sections a-c of the bench: latency, the 2,000-match query, and load (d is in memory.py).
 
-Each runs against both service processes: the shipped default (a fresh association per query)
-and the opt-in reuse of associations (DICOM_MCP_ASSOCIATION_LIFETIME > 0).
+Each runs against both service processes: the shipped default (associations reused for half
+a second, DICOM_MCP_ASSOCIATION_LIFETIME=0.5) and a fresh association per query (0).
 """
 
 from __future__ import annotations

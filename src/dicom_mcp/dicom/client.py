@@ -4,16 +4,16 @@ Every blocking pynetdicom call (`scu.py`) runs in a worker thread, behind a per-
 simultaneous associations, with every pynetdicom timeout set and an overall deadline.
 pynetdicom's failures leave as the typed errors of `dicom_mcp.dicom.errors`.
 
-Without reuse (the default), each C-FIND opens its own association, which is released after
-the answer has been returned (the release's round trip and pynetdicom's 10 ms poll are off the
-answer's path, though the association still counts against the limit until it is gone).
-
-With `ClientConfig.association_lifetime` > 0 (DICOM_MCP_ASSOCIATION_LIFETIME), C-FIND
-associations that end cleanly are kept for the next C-FIND to the same PACS (`pool.py`), which
-saves the handshake, the release and two pynetdicom threads per query. Kept ones count against
+With `ClientConfig.association_lifetime` > 0 (DICOM_MCP_ASSOCIATION_LIFETIME, 0.5 s by
+default), C-FIND associations that end cleanly are kept for the next C-FIND to the same PACS
+(`pool.py`), which saves the handshake, the release and two pynetdicom threads per query. Kept ones count against
 the association limit, and each is released that many seconds after it opened, so that a PACS
 serving associations on a few worker threads soon serves others. A PACS may drop a kept
 association at any moment, so a reused one that closes before answering is retried once.
+
+With a lifetime of 0, each C-FIND opens its own association, which is released after the
+answer has been returned (the release's round trip and pynetdicom's 10 ms poll are off the
+answer's path, though the association still counts against the limit until it is gone).
 C-ECHO always opens its own association: it is a connectivity check.
 """
 
@@ -56,7 +56,7 @@ class ClientConfig:
     network_timeout: float = 30.0
     query_deadline: float = 60.0
     max_associations: int = 8
-    association_lifetime: float = 0.0  # seconds a C-FIND association is reused after it opens; 0: never
+    association_lifetime: float = 0.5  # seconds a C-FIND association is reused after it opens; 0: never
 
 
 @dataclass(frozen=True)
