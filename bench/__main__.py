@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from importlib.metadata import version
 from pathlib import Path
 
-from bench.far import far_load
+from bench.far import far_load, relay
 from bench.memory import growth, sessions
 from bench.pacs import BIG_SERIES_SIZE, DICOM_THREADS, build_bench_dataset, run_bench_orthanc
 from bench.report import Report
@@ -61,8 +61,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _settings(options: argparse.Namespace, lifetime: str) -> dict[str, str]:
+def _settings(options: argparse.Namespace, lifetime: str, relay_port: int) -> dict[str, str]:
     return {
+        "allowed_targets": f"127.0.0.1:{relay_port}",  # section e's PACS, behind the relay
         "log_level": "WARNING",
         "max_limit": str(BIG_SERIES_SIZE),
         "max_associations": str(ASSOCIATIONS),
@@ -88,14 +89,15 @@ def main(argv: list[str] | None = None) -> None:
                 "DICOM_CALLED_AE_TITLE": pacs.ae_title,
             }
             with ExitStack() as stack:
+                relay_port = stack.enter_context(relay(pacs.host, pacs.port, options.rtt_ms / 2))
                 services = {
                     label: stack.enter_context(
-                        run_service(root, service_env(pacs_env, **_settings(options, lifetime)))
+                        run_service(root, service_env(pacs_env, **_settings(options, lifetime, relay_port)))
                     )
                     for label, lifetime in MODES.items()
                     if not options.modes or label.split()[0] in options.modes
                 }
-                bed = Bed(pacs, services, data, options)
+                bed = Bed(pacs, services, data, options, relay_port)
                 for name, section in SECTIONS.items():
                     if not options.only or name in options.only:
                         print(f"running {name} ...", flush=True)

@@ -48,14 +48,11 @@ def far_load(bed: Bed, report: Report) -> None:
         f"e. as b, with the PACS {rtt:g} ms round trip away (a relay delays every byte; "
         f"{bed.options.duration:g} s per level)"
     )
-    pacs = bed.pacs
-    with relay(pacs.host, pacs.port, rtt / 2) as port:
-        for label, service in bed.services.items():
-            handle = anyio.run(
-                _configure, service, {"host": "127.0.0.1", "port": port, "ae_title": pacs.ae_title}
-            )
-            calls = studies_calls(bed.data.catalog, handle)
-            scaling(bed, rows, label, service.mcp_url, calls, bed.options.far_clients, target=False)
+    target = {"host": "127.0.0.1", "port": bed.relay_port, "ae_title": bed.pacs.ae_title}
+    for label, service in bed.services.items():
+        handle = anyio.run(_configure, service, target)
+        calls = studies_calls(bed.data.catalog, handle)
+        scaling(bed, rows, label, service.mcp_url, calls, bed.options.far_clients, target=False)
     report.notes.append(
         "e. the same clients and checks as b, through a session configured with configure_dicom_server "
         "to reach Orthanc through bench/netdelay.py; a fresh association costs two more round trips "

@@ -31,6 +31,7 @@ class Bed:
     services: dict[str, RunningService]
     data: BenchData
     options: argparse.Namespace
+    relay_port: int  # bench.netdelay in front of the PACS, for section e
     handles: dict[str, list[str]] = field(default_factory=dict)  # session handles from section d
 
     def cpu(self, label: str) -> CpuMeter:
