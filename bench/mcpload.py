@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 from mcp import Client
 
+from bench.measure import CpuMeter
 from tests.pacs import Catalog
 from tests.service import mcp_client
 
@@ -121,13 +122,20 @@ async def sequential(url: str, calls: Sequence[Call], count: int, warmup: int = 
     return tally
 
 
-async def concurrent(url: str, calls: Sequence[Call], clients: int, duration: float) -> Tally:
-    """`clients` clients, each calling in a loop for `duration` seconds; every answer checked."""
+async def concurrent(
+    url: str, calls: Sequence[Call], clients: int, duration: float, meter: CpuMeter | None = None
+) -> Tally:
+    """`clients` clients, each calling in a loop for `duration` seconds; every answer checked.
+
+    `meter`, if given, measures CPU over the timed calls only (not the clients' set-up).
+    """
     tally = Tally()
     async with AsyncExitStack() as stack:
         sessions = [await stack.enter_async_context(mcp_client(url, "modern")) for _ in range(clients)]
         for n, client in enumerate(sessions):  # warm each connection once, outside the clock
             await timed_call(client, calls[n % len(calls)], Tally())
+        if meter is not None:
+            meter.start()
         started = time.perf_counter()
         stop_at = started + duration
 
@@ -141,6 +149,8 @@ async def concurrent(url: str, calls: Sequence[Call], clients: int, duration: fl
             for n, client in enumerate(sessions):
                 group.start_soon(loop, n, client)
         tally.elapsed = time.perf_counter() - started
+        if meter is not None:
+            meter.stop()
     return tally
 
 

@@ -50,17 +50,26 @@ class CpuMeter:
     pids: dict[str, int]
     used: dict[str, float] = field(default_factory=dict)
     others: float = 0.0  # processes outside the bench (another test run on the machine skews it)
+    wall: float = 0.0  # seconds between start() and stop()
     _start: dict[str, float] = field(default_factory=dict)
     _machine: float = 0.0
+    _started: float = 0.0
 
     def start(self) -> None:
         self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         self._machine = machine_busy_seconds()
+        self._started = time.monotonic()
 
     def stop(self) -> dict[str, float]:
+        self.wall = time.monotonic() - self._started
         self.used = {name: cpu_seconds(pid) - self._start[name] for name, pid in self.pids.items()}
         self.others = max(machine_busy_seconds() - self._machine - sum(self.used.values()), 0.0)
         return self.used
+
+    def busy(self) -> str:
+        """Cores kept busy by the named processes, and by everything else, over the wall time."""
+        wall = max(self.wall, 1e-9)
+        return f"{sum(self.used.values()) / wall:.2f} cores busy; other processes {self.others / wall:.2f}"
 
 
 class AssociationSampler:

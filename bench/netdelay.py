@@ -15,6 +15,9 @@ import sys
 
 import uvloop
 
+# Every task of every relayed connection, referenced until it ends.
+_running: set[asyncio.Task[None]] = set()
+
 
 async def _pump(
     reader: asyncio.StreamReader, queue: asyncio.Queue[tuple[float, bytes]], delay: float
@@ -56,14 +59,17 @@ async def _relay(
         return
     there: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
     back: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+    tasks = [
+        asyncio.create_task(_pump(reader, there, delay)),
+        asyncio.create_task(_deliver(up_writer, there)),
+        asyncio.create_task(_pump(up_reader, back, delay)),
+        asyncio.create_task(_deliver(writer, back)),
+    ]
+    _running.update(tasks)  # the event loop holds tasks only weakly
     try:
-        await asyncio.gather(
-            _pump(reader, there, delay),
-            _deliver(up_writer, there),
-            _pump(up_reader, back, delay),
-            _deliver(writer, back),
-        )
+        await asyncio.gather(*tasks)
     finally:
+        _running.difference_update(tasks)
         writer.close()
         up_writer.close()
 
@@ -72,7 +78,13 @@ async def serve(listen_port: int, host: str, port: int, one_way_ms: float) -> No
     delay = one_way_ms / 1000
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _relay((reader, writer), host, port, delay)
+        task = asyncio.current_task()
+        assert task is not None
+        _running.add(task)  # likewise the task running this connection
+        try:
+            await _relay((reader, writer), host, port, delay)
+        finally:
+            _running.discard(task)
 
     server = await asyncio.start_server(handle, "127.0.0.1", listen_port, backlog=512)
     print("ready", flush=True)

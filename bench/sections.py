@@ -176,10 +176,9 @@ def scaling(
     single = 0.0
     for clients in (1, *levels):
         meter = bed.cpu(label)
-        meter.start()
         with AssociationSampler(bed.pacs.port, 0.05) as sampler:
-            tally = anyio.run(concurrent, url, calls, clients, duration)
-        used = meter.stop()
+            tally = anyio.run(concurrent, url, calls, clients, duration, meter)
+        used = meter.used
         p50, p99 = percentile(tally.latencies, 0.5), percentile(tally.latencies, 0.99)
         text = f"{tally.throughput:.0f} calls/s; p50 {ms(p50)}, p99 {ms(p99)}"
         what = f"{label}: {clients} client{'s' if clients > 1 else ''}"
@@ -194,8 +193,5 @@ def scaling(
         per_call = ", ".join(
             f"{name} {seconds / max(tally.calls, 1) * 1000:.1f}" for name, seconds in used.items()
         )
-        busy = (
-            f"{sum(used.values()) / duration:.2f} cores busy; other processes {meter.others / duration:.2f}"
-        )
-        rows.append(Row("  CPU ms per call", per_call, busy))
+        rows.append(Row("  CPU ms per call", per_call, meter.busy()))
         rows.append(Row("  most associations open at the PACS", f"{sampler.maximum}", "sampled every 50 ms"))
