@@ -1,4 +1,4 @@
-"""pynetdicom, wrapped (the only module that imports it): associate, one C-ECHO or C-FIND, close.
+"""pynetdicom, wrapped: associate, one C-ECHO or C-FIND, close (with `reactor.py`, the only pynetdicom users).
 
 Blocking functions for `client.py`'s worker threads. Two departures from pynetdicom's own
 `send_c_find` are deliberate (and measured in bench/):
@@ -31,6 +31,7 @@ from pynetdicom.dimse_primitives import C_ECHO, C_FIND
 from pynetdicom.dsutils import decode, encode
 from pynetdicom.transport import AssociationSocket
 
+from dicom_mcp.dicom import reactor
 from dicom_mcp.dicom.errors import (
     AssociationAborted,
     AssociationRejected,
@@ -73,6 +74,7 @@ def configure_pynetdicom() -> None:
     dozens per association). Values sent are checked by `validation.py` before any query is built.
     """
     pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
+    reactor.install()
     _config.LOG_REQUEST_IDENTIFIERS = False
     _config.LOG_RESPONSE_IDENTIFIERS = False
     _config.LOG_HANDLER_LEVEL = "none"
