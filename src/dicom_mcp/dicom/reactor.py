@@ -5,9 +5,9 @@ Each pynetdicom association runs a DUL thread that, whenever it has nothing to d
 associations open that is ten thousand wake-ups a second, each taking the interpreter lock
 from the threads doing real work, and every message we send waits up to a millisecond to be
 picked up. `install()` replaces the loop with one that blocks in `select()` on the
-association's socket and on a wake-up socket, which `send_pdu` and `kill_dul` write to. The
-steps of each turn are pynetdicom's own, in its order; only the wait between turns changes.
-The wait is capped (`_MAX_WAIT`) so the ARTIM timer is still checked.
+association's socket and on a wake-up socket, which `send_pdu`, `kill_dul` and `stop_dul`
+write to. The steps of each turn are pynetdicom's own, in its order; only the wait between
+turns changes. The wait is capped (`_MAX_WAIT`) so the ARTIM timer is still checked.
 
 Used by `scu.py` (through `configure_pynetdicom`); like it, it imports pynetdicom.
 """
@@ -18,6 +18,7 @@ import logging
 import queue
 import select
 import socket
+import time
 from contextlib import suppress
 from typing import Any
 
@@ -26,7 +27,7 @@ from pynetdicom.pdu import A_ABORT_RQ
 
 logger = logging.getLogger(__name__)
 
-_MAX_WAIT = 0.05  # seconds between checks of the ARTIM timer when nothing happens
+_MAX_WAIT = 0.02  # seconds between checks of the ARTIM timer when nothing happens
 _original_send_pdu = DULServiceProvider.send_pdu
 _original_kill_dul = DULServiceProvider.kill_dul
 
@@ -36,6 +37,7 @@ def install() -> None:
     DULServiceProvider.run_reactor = _run_reactor  # type: ignore[method-assign]
     DULServiceProvider.send_pdu = _send_pdu  # type: ignore[method-assign]
     DULServiceProvider.kill_dul = _kill_dul  # type: ignore[method-assign]
+    DULServiceProvider.stop_dul = _stop_dul  # type: ignore[method-assign]
 
 
 def _wake(dul: DULServiceProvider) -> None:
@@ -53,6 +55,17 @@ def _send_pdu(self: DULServiceProvider, primitive: Any) -> None:
 def _kill_dul(self: DULServiceProvider) -> None:
     _original_kill_dul(self)
     _wake(self)
+
+
+def _stop_dul(self: DULServiceProvider) -> bool:
+    """pynetdicom's `stop_dul` (Association.kill calls it), waking the thread it waits for."""
+    if self.state_machine.current_state != "Sta1":
+        return False
+    self._kill_thread = True
+    _wake(self)
+    while self.is_alive():
+        time.sleep(0.001)
+    return True
 
 
 def _run_reactor(self: DULServiceProvider) -> None:
