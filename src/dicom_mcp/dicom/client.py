@@ -33,9 +33,10 @@ import anyio.to_thread
 
 from dicom_mcp.dicom import scu
 from dicom_mcp.dicom.errors import AssociationAborted, PacsBusy, PacsError, QueryFailed
+from dicom_mcp.dicom.patches import configure_pynetdicom
 from dicom_mcp.dicom.pool import Lease, Pool, PoolTimeout
 from dicom_mcp.dicom.queries import Query
-from dicom_mcp.dicom.scu import VERIFICATION, Association, configure_pynetdicom
+from dicom_mcp.dicom.scu import VERIFICATION, Association
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicom.values import JsonValue
 

@@ -9,7 +9,7 @@ association's socket and on a wake-up socket, which `send_pdu`, `kill_dul` and `
 write to. The steps of each turn are pynetdicom's own, in its order; only the wait between
 turns changes. The wait is capped (`_MAX_WAIT`) so the ARTIM timer is still checked.
 
-Used by `scu.py` (through `configure_pynetdicom`); like it, it imports pynetdicom.
+Installed by `patches.configure_pynetdicom`, at start-up.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""pynetdicom, wrapped: associate, one C-ECHO or C-FIND, close (with `reactor.py`, the only pynetdicom users).
+"""pynetdicom, wrapped: associate, one C-ECHO or C-FIND, close.
 
 Blocking functions for `client.py`'s worker threads. Two departures from pynetdicom's own
 `send_c_find` are deliberate (and measured in bench/):
@@ -13,7 +13,6 @@ Blocking functions for `client.py`'s worker threads. Two departures from pynetdi
 
 from __future__ import annotations
 
-import logging
 import queue
 import socket
 import time
@@ -22,16 +21,13 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, TypeVar
 
-from pydicom import config as pydicom_config
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
-from pynetdicom import AE, _config, evt
+from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_ECHO, C_FIND
 from pynetdicom.dsutils import decode, encode
-from pynetdicom.transport import AssociationSocket
 
-from dicom_mcp.dicom import reactor
 from dicom_mcp.dicom.errors import (
     AssociationAborted,
     AssociationRejected,
@@ -64,33 +60,6 @@ _PENDING = frozenset({0xFF00, 0xFF01})
 _TRANSIENT_RETRY_PAUSES = (0.05, 0.2, 0.5)
 _ESTABLISHED = "Sta6"  # the DUL state of an association ready for DIMSE messages
 _CLOSED = "Sta1"
-
-
-def configure_pynetdicom() -> None:
-    """Stop pynetdicom logging identifiers (patient data) and per-message chatter; fix its socket close.
-
-    pydicom's checks of values read off the wire are switched off: they only warn, their warnings
-    quote the value (patient data), and they cost a regular expression per UID (pynetdicom builds
-    dozens per association). Values sent are checked by `validation.py` before any query is built.
-    """
-    pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
-    reactor.install()
-    _config.LOG_REQUEST_IDENTIFIERS = False
-    _config.LOG_RESPONSE_IDENTIFIERS = False
-    _config.LOG_HANDLER_LEVEL = "none"
-    logging.getLogger("pynetdicom").setLevel(logging.WARNING)
-    setattr(AssociationSocket, "_shutdown_socket", _shutdown_then_close)  # noqa: B010
-
-
-def _shutdown_then_close(self: AssociationSocket) -> None:
-    # pynetdicom 3.0 skips close() when shutdown() fails, which it does on a socket whose
-    # connect() was refused: the descriptor then lingers until garbage collection.
-    sock = self.socket
-    if sock is None:
-        return
-    with suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
 
 
 class Dropped(AssociationAborted):
