@@ -18,7 +18,6 @@ class Activity:
 
     in_flight: int = 0  # tool bodies running
     requests: int = 0  # MCP requests (POSTs) whose response is not yet sent
-    tool_calls: int = 0  # of which tool calls
     draining: bool = False
     last_finished: float = field(default_factory=time.monotonic)
 
@@ -31,6 +30,10 @@ class Activity:
     def settled(self) -> bool:
         """Nothing in flight, and nothing finished within the last QUIET_PERIOD seconds."""
         return not self.busy and time.monotonic() - self.last_finished >= QUIET_PERIOD
+
+    def started(self) -> None:
+        """A request has arrived; its response is not yet sent."""
+        self.requests += 1
 
     def finished(self) -> None:
         """A request's response has been sent (or the request was cut)."""

@@ -46,7 +46,12 @@ class DrainingServer(uvicorn.Server):
 
     async def _drain(self, sig: int, frame: FrameType | None) -> None:
         activity = self._services.activity
-        logger.info("draining: %d tool calls in flight, up to %g s", activity.tool_calls, self._grace)
+        logger.info(
+            "draining: %d requests in flight (%d tool calls running), up to %g s",
+            activity.requests,
+            activity.in_flight,
+            self._grace,
+        )
         deadline = time.monotonic() + self._grace
         # Counters, not events: polling them is the simplest correct wait.
         while not activity.settled and time.monotonic() < deadline:  # noqa: ASYNC110

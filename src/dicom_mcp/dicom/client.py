@@ -6,10 +6,11 @@ pynetdicom's failures leave as the typed errors of `dicom_mcp.dicom.errors`.
 
 With `ClientConfig.association_lifetime` > 0 (DICOM_MCP_ASSOCIATION_LIFETIME, 0.5 s by
 default), C-FIND associations that end cleanly are kept for the next C-FIND to the same PACS
-(`pool.py`), which saves the handshake, the release and two pynetdicom threads per query. Kept ones count against
-the association limit, and each is released that many seconds after it opened, so that a PACS
-serving associations on a few worker threads soon serves others. A PACS may drop a kept
-association at any moment, so a reused one that closes before answering is retried once.
+(`pool.py`), which saves the handshake, the release and two pynetdicom threads per query.
+Kept ones count against the association limit, and each is released that many seconds after
+it opened, so that a PACS serving associations on a few worker threads soon serves others.
+A PACS may drop a kept association at any moment, so a reused one that closes before
+answering is retried once.
 
 With a lifetime of 0, each C-FIND opens its own association, which is released after the
 answer has been returned (the release's round trip and pynetdicom's 10 ms poll are off the

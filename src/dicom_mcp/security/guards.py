@@ -162,12 +162,10 @@ class TrackToolCalls:
                 {"Retry-After": "1"},
             )
         else:
-            self._activity.requests += 1
-            self._activity.tool_calls += int(calls_a_tool)
+            self._activity.started()
             try:
                 await self._app(scope, replay, send)
             finally:
-                self._activity.tool_calls -= int(calls_a_tool)
                 self._activity.finished()
 
 
