@@ -126,6 +126,17 @@ def fault_pacs(
         server.shutdown()
 
 
+@contextmanager
+def silent_peer(backlog: int = 64) -> Iterator[int]:
+    """A loopback port whose listener completes TCP handshakes and never says a word; yields the port.
+
+    Nothing accepts: the kernel finishes the handshake for connections waiting in the backlog,
+    so a client's A-ASSOCIATE-RQ is delivered and never answered (nor is the connection closed).
+    """
+    with socket.create_server(("127.0.0.1", 0), backlog=backlog) as server:
+        yield int(server.getsockname()[1])
+
+
 def closed_port() -> int:
     """A loopback port with nothing listening on it."""
     with socket.socket() as sock:

@@ -1,8 +1,10 @@
 """Every way a PACS can fail ends in its own clear error, within its timeout, and the client goes on."""
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import anyio
 import pytest
@@ -12,6 +14,8 @@ from dicom_mcp.dicom.client import VERIFICATION, ClientConfig, DicomClient
 from dicom_mcp.dicom.errors import (
     AssociationAborted,
     AssociationRejected,
+    IdentifierNotEncodable,
+    InvalidQuery,
     PacsBusy,
     PacsError,
     PacsTimeout,
@@ -19,9 +23,19 @@ from dicom_mcp.dicom.errors import (
     QueryFailed,
 )
 from dicom_mcp.dicom.presets import Level
-from dicom_mcp.dicom.queries import build_query
+from dicom_mcp.dicom.queries import Query, build_query
 from dicom_mcp.dicom.target import Target
-from tests.faults import FaultPacs, FindHandler, abort_after, answers, closed_port, failure, fault_pacs, hang
+from tests.faults import (
+    FaultPacs,
+    FindHandler,
+    abort_after,
+    answers,
+    closed_port,
+    failure,
+    fault_pacs,
+    hang,
+    silent_peer,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -151,3 +165,53 @@ async def test_transient_rejection_at_the_pacs_limit_is_retried(client: DicomCli
         threading.Timer(0.1, held.release).start()
         result = await client.find(target_of(pacs), QUERY, 10)  # a retry lands once it is released
     assert len(result.matches) == 1
+
+
+async def test_pacs_that_never_answers_the_association_request_times_out(client: DicomClient) -> None:
+    with silent_peer() as port:
+        started = time.monotonic()
+        with pytest.raises(
+            PacsTimeout, match="did not answer the association request within the ACSE timeout"
+        ):
+            await client.find(Target("127.0.0.1", port, "MUTE"), QUERY, 10)
+        elapsed = time.monotonic() - started
+    assert CONFIG.acse_timeout <= elapsed < CONFIG.acse_timeout + 1
+    assert client.open_associations == 0
+
+
+async def test_pacs_that_hangs_up_without_answering_is_not_a_timeout(client: DicomClient) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def hang_up() -> None:
+            conn, _ = server.accept()
+            conn.close()
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        started = time.monotonic()
+        with pytest.raises(AssociationAborted, match="during negotiation"):
+            await client.find(Target("127.0.0.1", server.getsockname()[1], "HANGUP"), QUERY, 10)
+    assert time.monotonic() - started < 1
+
+
+UNENCODABLE = Query(Level.STUDY, (), ("PatientID", "PixelData"))  # past validation, which refuses it
+
+
+@pytest.mark.parametrize("lifetime", [0.0, 0.5], ids=["fresh", "reused"])
+async def test_unencodable_identifier_fails_before_anything_is_sent(lifetime: float) -> None:
+    client = DicomClient(replace(CONFIG, association_lifetime=lifetime))
+    with fault_pacs(answers(2)) as pacs:
+        target = Target(pacs.host, pacs.port, pacs.ae_title, max_associations=1)
+        for _ in range(5):
+            started = time.monotonic()
+            with pytest.raises(
+                IdentifierNotEncodable, match="attribute PixelData cannot be written"
+            ) as caught:
+                await client.find(target, UNENCODABLE, 1)
+            assert time.monotonic() - started < 0.5
+            assert isinstance(caught.value, InvalidQuery)  # the tools report it as invalid input
+        assert client.idle_associations == (1 if lifetime else 0)  # clean: kept for reuse, not aborted
+        started = time.monotonic()
+        assert len((await client.find(target, QUERY, 10)).matches) == 2  # the one slot was handed back
+        assert time.monotonic() - started < 0.5
+    assert pacs.requests == 1
+    assert client.open_associations == 0

@@ -1,10 +1,12 @@
 """Caller input is checked before it becomes a DICOM identifier."""
 
 import pytest
+from pydicom.datadict import DicomDictionary
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from dicom_mcp.dicom.errors import InvalidQuery
-from dicom_mcp.dicom.presets import Level
-from dicom_mcp.dicom.queries import build_query, return_keys
+from dicom_mcp.dicom.presets import PRESET_NAMES, Level
+from dicom_mcp.dicom.queries import Query, build_query, return_keys
 
 
 def patients(**matching: str) -> object:
@@ -94,3 +96,99 @@ def test_return_keys_are_preset_plus_additional_minus_excluded() -> None:
 def test_empty_matching_values_are_ignored() -> None:
     query = patients(name_pattern="", patient_id="P1")
     assert query.matching == (("PatientID", "P1"),)
+
+
+@pytest.mark.parametrize(
+    "control", ["\x85", "\x80", "\x9b", "\x9f", "\u2028", "\u2029", "\x7f", "\x00"], ids=ascii
+)
+def test_c1_controls_and_unicode_line_separators_are_refused(control: str) -> None:
+    with pytest.raises(InvalidQuery, match=r"^name_pattern must not contain control characters$"):
+        patients(name_pattern=f"SMITH{control}*")
+
+
+@pytest.mark.parametrize("value", ["Müller^J*", "山田^太郎", "O'NEIL-SMITH", "\xa0SMITH", "Ÿ*"])
+def test_printable_non_ascii_text_is_accepted(value: str) -> None:
+    assert patients(name_pattern=value).value_of("PatientName") == value
+
+
+BULK: list[tuple[str, str]] = [
+    ("PixelData", "OB or OW"),
+    ("FloatPixelData", "OF"),
+    ("DoubleFloatPixelData", "OD"),
+    ("WaveformData", "OB or OW"),
+    ("LUTData", "US or OW"),
+    ("RedPaletteColorLookupTableData", "OW"),
+    ("SegmentedRedPaletteColorLookupTableData", "OW"),
+    ("EncapsulatedDocument", "OB"),
+    ("GrayLookupTableData", "US or SS or OW"),
+    ("ExtendedOffsetTable", "OV"),
+    ("TrackPointIndexList", "OL"),
+    ("SelectorUNValue", "UN"),
+]
+
+
+@pytest.mark.parametrize(("keyword", "vr"), BULK)
+def test_bulk_data_cannot_be_a_return_key(keyword: str, vr: str) -> None:
+    expected = (
+        f"additional_attributes: {keyword!r} is bulk data (VR {vr}) and cannot be a query key; "
+        "ask for header attributes such as Rows or BitsAllocated"
+    )
+    with pytest.raises(InvalidQuery) as caught:
+        return_keys(Level.INSTANCE, None, ["Rows", keyword], None)
+    assert str(caught.value) == expected
+
+
+@pytest.mark.parametrize(
+    "keyword", ["ReferencedSeriesSequence", "IconImageSequence", "ProcedureCodeSequence"]
+)
+def test_sequences_cannot_be_return_keys(keyword: str) -> None:
+    with pytest.raises(InvalidQuery, match=rf"^additional_attributes: '{keyword}' is a sequence \(VR SQ\)"):
+        return_keys(Level.STUDY, None, [keyword], None)
+
+
+@pytest.mark.parametrize(
+    "keyword", ["OverlayData", "OverlayRows", "CurveData", "SourceImageIDs", "AudioSampleData"]
+)
+def test_repeating_group_attributes_are_named_as_such(keyword: str) -> None:
+    with pytest.raises(
+        InvalidQuery, match=rf"^additional_attributes: '{keyword}' belongs to a repeating group"
+    ):
+        return_keys(Level.INSTANCE, None, [keyword], None)
+
+
+@pytest.mark.parametrize("keyword", ["Item", "ItemDelimitationItem", "SequenceDelimitationItem"])
+def test_item_tags_are_not_attributes(keyword: str) -> None:
+    with pytest.raises(InvalidQuery, match="marks sequence items"):
+        return_keys(Level.INSTANCE, None, [keyword], None)
+
+
+@pytest.mark.parametrize("keyword", ["PerimeterValue", "GrayLookupTableDescriptor"])
+def test_keywords_pydicom_cannot_encode_are_refused(keyword: str) -> None:
+    with pytest.raises(InvalidQuery, match=r"cannot be encoded in a query identifier \(VR US or SS"):
+        return_keys(Level.INSTANCE, None, [keyword], None)
+
+
+@pytest.mark.parametrize("keyword", ["Rows", "BitsAllocated", "SmallestImagePixelValue", "InstitutionName"])
+def test_header_attributes_remain_return_keys(keyword: str) -> None:
+    assert keyword in return_keys(Level.INSTANCE, None, [keyword], None)
+
+
+def test_bulk_data_may_still_be_named_in_exclusions() -> None:
+    assert "PixelData" not in return_keys(Level.INSTANCE, None, None, ["PixelData"])
+
+
+@pytest.mark.parametrize("level", list(Level))
+def test_every_preset_attribute_is_a_valid_return_key(level: Level) -> None:
+    for preset in PRESET_NAMES:
+        keys = return_keys(level, preset, None, None)
+        assert return_keys(level, "minimal", keys, None)  # each passes the additional_attributes checks
+
+
+@pytest.mark.parametrize("syntax", [ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian])
+def test_every_keyword_accepted_as_a_return_key_can_be_encoded(syntax: UID) -> None:
+    for keyword in sorted(kw for _, _, _, _, kw in DicomDictionary.values() if kw):
+        try:
+            keys = return_keys(Level.INSTANCE, "minimal", [keyword], None)
+        except InvalidQuery:
+            continue
+        assert Query(Level.INSTANCE, (), keys).encode(syntax), keyword

@@ -33,7 +33,13 @@ import anyio
 import anyio.to_thread
 
 from dicom_mcp.dicom import scu
-from dicom_mcp.dicom.errors import AssociationAborted, PacsBusy, PacsError, QueryFailed
+from dicom_mcp.dicom.errors import (
+    AssociationAborted,
+    IdentifierNotEncodable,
+    PacsBusy,
+    PacsError,
+    QueryFailed,
+)
 from dicom_mcp.dicom.patches import configure_pynetdicom
 from dicom_mcp.dicom.pool import Lease, Pool, PoolTimeout
 from dicom_mcp.dicom.queries import Query
@@ -202,6 +208,9 @@ class DicomClient:
                 except QueryFailed:
                     pool.discard(lease, graceful=True)  # a failure status ends the exchange cleanly
                     raise
+                except IdentifierNotEncodable:
+                    self._settle(pool, lease, reuse)  # nothing was sent: the association is as it was
+                    raise
                 except scu.Dropped:
                     pool.discard(lease, graceful=False)
                     if lease.reused and attempt == 1 and not self._closing:
@@ -213,12 +222,19 @@ class DicomClient:
                 except BaseException:
                     pool.discard(lease, graceful=False)
                     raise
-                if found.clean and reuse and not self._closing:
-                    pool.give_back(lease)
-                else:  # released after the answer is on its way; the slot stays taken until then
-                    pool.discard(lease, graceful=True, wait=not found.clean)
+                if found.clean:
+                    self._settle(pool, lease, reuse)
+                else:
+                    pool.discard(lease, graceful=True)
                 return FindResult(found.matches, found.truncated)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _settle(self, pool: Pool[Association], lease: Lease[Association], reuse: bool) -> None:
+        """Keep an association whose exchange ended cleanly, or release it off the answer's path."""
+        if reuse and not self._closing:
+            pool.give_back(lease)
+        else:  # released after the answer is on its way; the slot stays taken until then
+            pool.discard(lease, graceful=True, wait=False)
 
     def _lease(
         self, pool: Pool[Association], target: Target, give_up: float, *, reuse: bool

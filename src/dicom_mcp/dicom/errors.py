@@ -2,6 +2,7 @@
 
     DicomError
     ├── InvalidQuery            the caller's input cannot become a valid identifier
+    │   └── IdentifierNotEncodable  pydicom could not encode it; nothing was sent
     └── PacsError               talking to the PACS went wrong
         ├── PacsUnreachable     no TCP connection (refused, no route, DNS)
         ├── AssociationRejected the PACS refused the association (reason given)
@@ -10,8 +11,9 @@
         ├── PacsBusy            no association slot came free in time
         └── QueryFailed         a C-ECHO/C-FIND answered with a failure status
 
-pynetdicom's own errors are translated into these once, in `client.py`. Messages name the
-cause (status code, rejection reason, which timeout) and never carry patient data.
+pynetdicom's and pydicom's own errors are translated into these once, in `scu.py`, `queries.py`
+and `client.py`. Messages name the cause (status code, rejection reason, which timeout) and
+never carry patient data.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ class DicomError(Exception):
 
 class InvalidQuery(DicomError, ValueError):
     """The caller's input cannot be turned into a valid DICOM identifier."""
+
+
+class IdentifierNotEncodable(InvalidQuery):
+    """The identifier could not be encoded in the negotiated transfer syntax; nothing was sent."""
 
 
 class PacsError(DicomError):

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
 
-from dicom_mcp.dicom.errors import InvalidQuery
+from dicom_mcp.dicom.errors import IdentifierNotEncodable, InvalidQuery
 from dicom_mcp.dicom.presets import PRESET_NAMES, Level, preset_attributes
 from dicom_mcp.dicom.validation import (
     check_code,
     check_date,
     check_integer,
     check_keyword,
+    check_return_key,
     check_text,
     check_uid,
     vr_of,
+    writable,
+    written,
 )
 
 PATIENT_ROOT_FIND: Final = "1.2.840.10008.5.1.4.1.2.1.1"
@@ -74,6 +79,30 @@ class Query:
         if charset:
             ds.SpecificCharacterSet = charset
         return ds
+
+    def encode(self, syntax: UID) -> bytes:
+        """The identifier, encoded in the negotiated transfer syntax.
+
+        Raises:
+            IdentifierNotEncodable: pydicom could not write it (validation should have refused
+                the attribute); raised before anything is sent.
+        """
+        identifier = self.identifier()
+        encoding = {"implicit_vr": syntax.is_implicit_VR, "little_endian": syntax.is_little_endian}
+        try:
+            encoded = written(identifier, **encoding)
+        except Exception as exc:  # pydicom raises ValueError, TypeError, ...; its text may quote values
+            culprit = next((e.keyword for e in identifier if not writable(e.keyword, **encoding)), None)
+            what = f"attribute {culprit}" if culprit else f"pydicom ({type(exc).__name__})"
+            raise IdentifierNotEncodable(
+                f"the query could not be encoded as a DICOM identifier ({what} cannot be written in "
+                f"the transfer syntax the PACS accepted); nothing was sent to the PACS"
+            ) from None
+        if not syntax.is_deflated:
+            return encoded
+        compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS)
+        deflated = compressor.compress(encoded) + compressor.flush()
+        return deflated + b"\x00" * (len(deflated) % 2)
 
 
 def _charset_for(values: Iterable[str]) -> str | None:
@@ -134,14 +163,14 @@ def return_keys(
     if base is None:
         valid = ", ".join(PRESET_NAMES)
         raise InvalidQuery(f"unknown attribute_preset {chosen[:32]!r}: use one of {valid}")
-    extra = _keywords("additional_attributes", additional)
-    dropped = set(_keywords("exclude_attributes", exclude))
+    extra = _keywords("additional_attributes", additional, check_return_key)
+    dropped = set(_keywords("exclude_attributes", exclude, check_keyword))
     ordered = dict.fromkeys((*base, *extra))
     return tuple(keyword for keyword in ordered if keyword not in dropped)
 
 
-def _keywords(param: str, keywords: Iterable[str] | None) -> list[str]:
+def _keywords(param: str, keywords: Iterable[str] | None, check: Callable[[str, str], str]) -> list[str]:
     items = list(keywords or ())
     if len(items) > MAX_EXTRA_ATTRIBUTES:
         raise InvalidQuery(f"{param} accepts at most {MAX_EXTRA_ATTRIBUTES} keywords")
-    return [check_keyword(param, keyword) for keyword in items]
+    return [check(param, keyword) for keyword in items]

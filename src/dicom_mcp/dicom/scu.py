@@ -26,7 +26,7 @@ from pydicom.uid import UID
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_ECHO, C_FIND
-from pynetdicom.dsutils import decode, encode
+from pynetdicom.dsutils import decode
 
 from dicom_mcp.dicom.errors import (
     AssociationAborted,
@@ -80,11 +80,12 @@ class _Probe:
     """What pynetdicom's events told us about an association attempt."""
 
     connected: bool = False
+    connected_at: float = 0.0
     rejection: str | None = None
     transient: bool = False
 
     def on_open(self, event: evt.Event) -> None:
-        self.connected = True
+        self.connected, self.connected_at = True, time.monotonic()
         # pynetdicom leaves Nagle on; small request/response exchanges then stall on delayed ACKs.
         sock = getattr(event.assoc.dul.socket, "socket", None)
         if sock is not None:
@@ -141,7 +142,7 @@ def associate(ae: AE, target: Target, give_up: float) -> Association:
             assoc._is_paused = True  # what release() waits for before it negotiates
             return assoc
         if not probe.transient or pause is None or time.monotonic() + pause >= give_up:
-            raise _association_failure(target, assoc, probe)
+            raise _association_failure(target, assoc, probe, ae.acse_timeout)
         time.sleep(pause)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -187,12 +188,15 @@ def find(
     dimse_timeout: float,
     msg_id: int,
 ) -> Found:
-    """One C-FIND exchange, keeping at most `limit` matches (C-CANCEL once one more arrives)."""
+    """One C-FIND exchange, keeping at most `limit` matches (C-CANCEL once one more arrives).
+
+    Raises:
+        IdentifierNotEncodable: before anything is sent; the association is still clean.
+    """
     context_id, syntax = _context(assoc, query.model, target)
     request = C_FIND()
     request.MessageID, request.AffectedSOPClassUID, request.Priority = msg_id, query.model, 2
-    encoded = encode(query.identifier(), syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated)
-    request.Identifier = BytesIO(encoded or b"")
+    request.Identifier = BytesIO(query.encode(syntax))
     assoc.dimse.send_msg(request, context_id)
     shape = shaper_for(query.return_keys)
     matches: list[dict[str, JsonValue]] = []
@@ -259,10 +263,19 @@ def _status(response: C_FIND | C_ECHO) -> Dataset:
     return status
 
 
-def _association_failure(target: Target, assoc: Association, probe: _Probe) -> PacsError:
+def _association_failure(
+    target: Target, assoc: Association, probe: _Probe, acse_timeout: float | None
+) -> PacsError:
     where = target.describe()
     if probe.rejection is not None:
         return AssociationRejected(f"{where} rejected the association ({probe.rejection})")
+    unanswered = probe.connected and assoc.acceptor.primitive is None
+    if unanswered and acse_timeout is not None and time.monotonic() - probe.connected_at >= acse_timeout:
+        # pynetdicom aborts the association itself when the ACSE timeout expires: not the PACS's abort.
+        return PacsTimeout(
+            f"{where} accepted the connection but did not answer the association request "
+            f"within the ACSE timeout ({acse_timeout:g} s)"
+        )
     if not probe.connected:
         if target.tls is not None:
             return PacsUnreachable(

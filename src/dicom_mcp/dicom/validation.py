@@ -1,16 +1,21 @@
-"""Checks on caller-supplied matching values, before they become a C-FIND identifier.
+"""Checks on caller-supplied matching values and return keys, before they become a C-FIND identifier.
 
 Every check raises `InvalidQuery` with a message that names the parameter and the rule,
-never the offending value (it may be patient data).
+never the offending value (it may be patient data). `written` is the one identifier encoder:
+the return-key check tries it, and `Query.encode` sends what it writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import cache
 from typing import Final
 
-from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.datadict import dictionary_VR, repeater_has_keyword, tag_for_keyword
+from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
 
 from dicom_mcp.dicom.errors import InvalidQuery
 
@@ -22,13 +27,22 @@ _IS: Final = re.compile(r"[+-]?[0-9]+")
 _DATE: Final = re.compile(r"[0-9]{8}")
 # Group 0x0000 is the DIMSE command set and 0x0002 the file meta: never query keys.
 _FORBIDDEN_GROUPS: Final = (0x0000, 0x0002)
+# Binary VRs: bulk data (pixels, waveforms, LUTs, documents), never a C-FIND key. Ambiguous
+# entries such as "OB or OW" or "US or OW" count when any of their VRs is one of these.
+_BULK_VRS: Final = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
+
+
+def _is_control(ch: str) -> bool:
+    """C0 and C1 controls, DEL, and the Unicode line and paragraph separators."""
+    code = ord(ch)
+    return code < 0x20 or 0x7F <= code <= 0x9F or code in (0x2028, 0x2029)
 
 
 def check_text(param: str, value: str, vr: str) -> str:
     """Check a single text value: no list separator, no control characters, within the VR's length."""
     if "\\" in value:
         raise InvalidQuery(f"{param} must be a single value: a backslash (list matching) is not allowed")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+    if any(_is_control(ch) for ch in value):
         raise InvalidQuery(f"{param} must not contain control characters")
     limit = MAX_LENGTH.get(vr, 64)
     if vr == "PN":
@@ -99,9 +113,67 @@ def check_keyword(param: str, keyword: str) -> str:
     return keyword
 
 
-def vr_of(keyword: str) -> str:
-    """The VR of a known keyword (the first one, for ambiguous 'US or SS' entries)."""
+def check_return_key(param: str, keyword: str) -> str:
+    """Check that `keyword` can be a C-FIND return key: a header attribute an identifier can carry."""
+    if repeater_has_keyword(keyword):
+        raise InvalidQuery(
+            f"{param}: {keyword!r} belongs to a repeating group (overlay or curve, 50xx/60xx) "
+            "and cannot be a query key"
+        )
+    vr = full_vr(check_keyword(param, keyword))
+    if _BULK_VRS.intersection(vr.split(" or ")):
+        raise InvalidQuery(
+            f"{param}: {keyword!r} is bulk data (VR {vr}) and cannot be a query key; "
+            "ask for header attributes such as Rows or BitsAllocated"
+        )
+    if vr == "SQ":
+        raise InvalidQuery(
+            f"{param}: {keyword!r} is a sequence (VR SQ) and cannot be a query key; "
+            "ask for single-valued attributes instead"
+        )
+    if vr == "NONE":
+        raise InvalidQuery(f"{param}: {keyword!r} marks sequence items, it is not an attribute")
+    if not _encodable(keyword):
+        raise InvalidQuery(
+            f"{param}: {keyword!r} cannot be encoded in a query identifier (VR {vr} cannot be "
+            "resolved without the image's own attributes)"
+        )
+    return keyword
+
+
+@cache
+def _encodable(keyword: str) -> bool:
+    """Whether a known keyword, empty, can be written in implicit and in explicit VR."""
+    return all(writable(keyword, implicit_vr=implicit, little_endian=True) for implicit in (True, False))
+
+
+def writable(keyword: str, *, implicit_vr: bool, little_endian: bool) -> bool:
+    """Whether a known keyword, empty and alone, can be written with this encoding."""
+    single = Dataset()
+    setattr(single, keyword, None)
+    try:
+        written(single, implicit_vr=implicit_vr, little_endian=little_endian)
+    except Exception:  # pydicom raises ValueError, TypeError, ... for VRs it cannot resolve
+        return False
+    return True
+
+
+def written(ds: Dataset, *, implicit_vr: bool, little_endian: bool) -> bytes:
+    """`ds` encoded by pydicom, which raises (ValueError, TypeError, ...) on what it cannot write."""
+    fp = DicomBytesIO()
+    fp.is_implicit_VR, fp.is_little_endian = implicit_vr, little_endian
+    write_dataset(fp, ds)
+    return fp.getvalue()
+
+
+def full_vr(keyword: str) -> str:
+    """The VR of a known keyword as the dictionary gives it, e.g. 'US or SS' for ambiguous entries."""
     tag = tag_for_keyword(keyword)
     if tag is None:  # pragma: no cover - callers check keywords first
         raise InvalidQuery(f"{keyword!r} is not a DICOM attribute keyword")
-    return dictionary_VR(tag).split(" ")[0]
+    return dictionary_VR(tag)
+
+
+def vr_of(keyword: str) -> str:
+    """The VR of a known keyword (the first one, for ambiguous 'US or SS' entries)."""
+    return full_vr(keyword).split(" ")[0]
