@@ -118,14 +118,14 @@ async def test_header_attributes_still_come_back(service: RunningService) -> Non
 @pytest.mark.parametrize("control", ["\u2028", "\u2029", "\u0085", "\u0080", "\u009b", "\u009f"])
 async def test_c1_controls_and_line_separators_are_refused(service: RunningService, control: str) -> None:
     message, elapsed = await timed_error(service, "query_patients", name_pattern=f"ZQXSMITH{control}*")
-    assert message.endswith(": invalid input: name_pattern must not contain control characters")
+    assert message == "invalid input: name_pattern must not contain control characters"
     assert "ZQXSMITH" not in message
     assert elapsed < 1
 
 
 async def test_control_characters_are_refused_in_every_text_parameter(service: RunningService) -> None:
     message, _ = await timed_error(service, "query_studies", study_description="HEAD\u2029CT")
-    assert message.endswith(": invalid input: study_description must not contain control characters")
+    assert message == "invalid input: study_description must not contain control characters"
 
 
 async def test_non_latin_names_are_still_accepted(service: RunningService) -> None:

@@ -31,23 +31,23 @@ def service(
         yield running
 
 
-async def echo_port(client: object, **arguments: object) -> int:
+async def echo_ae(client: object, **arguments: object) -> str:
     result = await call_ok(client, "verify_connection", **arguments)  # type: ignore[arg-type]
     assert result["success"] is True
-    return int(result["port"])  # type: ignore[call-overload]
+    return str(result["ae_title"])
 
 
 async def test_modern_client_keeps_its_target_through_the_handle(
     service: RunningService, orthanc: RunningPacs, dcmqrscp: RunningPacs
 ) -> None:
     async with mcp_client(service.mcp_url, "modern") as client:
-        assert await echo_port(client) == orthanc.port
+        assert await echo_ae(client) == orthanc.ae_title
         configured = await call_ok(
             client, "configure_dicom_server", host="127.0.0.1", port=dcmqrscp.port, ae_title=dcmqrscp.ae_title
         )
-        assert await echo_port(client, session=configured["session"]) == dcmqrscp.port
+        assert await echo_ae(client, session=configured["session"]) == dcmqrscp.ae_title
         # A modern request carries no transport session: without the handle it is the default PACS.
-        assert await echo_port(client) == orthanc.port
+        assert await echo_ae(client) == orthanc.ae_title
 
 
 @pytest.mark.parametrize("mode", ["legacy", "sse"])
@@ -65,8 +65,8 @@ async def test_older_clients_need_no_handle_and_do_not_see_each_other(
             port=dcmqrscp.port,
             ae_title=dcmqrscp.ae_title,
         )
-        assert await echo_port(configured) == dcmqrscp.port
-        assert await echo_port(bystander) == orthanc.port
+        assert await echo_ae(configured) == dcmqrscp.ae_title
+        assert await echo_ae(bystander) == orthanc.ae_title
 
 
 async def test_two_sessions_on_two_pacs_get_their_own_answers(
@@ -86,7 +86,7 @@ async def test_two_sessions_on_two_pacs_get_their_own_answers(
             first, "query_instances", series_instance_uid=large, session=handle, limit=7
         )
         on_orthanc = await call_ok(second, "query_patients", name_pattern="SMITH*")
-        assert await echo_port(second) != dcmqrscp.port
+        assert await echo_ae(second) != dcmqrscp.ae_title
     assert (on_dcmqrscp["count"], on_dcmqrscp["truncated"]) == (7, True)
     assert {m["PatientID"] for m in on_orthanc["matches"]} == {"PAT001", "PAT002"}
 

@@ -69,10 +69,10 @@ async def configure(client: Client, pacs: RunningPacs) -> str:
     return str(result["session"])
 
 
-async def echo_port(client: Client, **arguments: object) -> int:
+async def echo_ae(client: Client, **arguments: object) -> str:
     result = await call_ok(client, "verify_connection", **arguments)
     assert result["success"] is True, result
-    return int(str(result["port"]))
+    return str(result["ae_title"])
 
 
 async def status(service: RunningService, path: str) -> int:
@@ -113,12 +113,12 @@ async def test_a_handle_made_on_one_replica_works_on_the_other(
     a, b = replicas
     async with mcp_client(a.mcp_url, "modern") as on_a, mcp_client(b.mcp_url, "modern") as on_b:
         handle = await configure(on_a, dcmqrscp)
-        assert await echo_port(on_b, session=handle) == dcmqrscp.port
+        assert await echo_ae(on_b, session=handle) == dcmqrscp.ae_title
         found = await call_ok(on_b, "query_patients", name_pattern="SMITH*", session=handle)
         matches = found["matches"]
         assert isinstance(matches, list)
         assert {m["PatientID"] for m in matches} == {"PAT001", "PAT002"}
-        assert await echo_port(on_b) == orthanc.port  # no handle: the default PACS, as ever
+        assert await echo_ae(on_b) == orthanc.ae_title  # no handle: the default PACS, as ever
 
 
 async def test_a_handle_outlives_the_replica_that_made_it(
@@ -130,7 +130,7 @@ async def test_a_handle_outlives_the_replica_that_made_it(
         assert first.stop() == 0
     with run_service(workdir, env) as second:
         async with mcp_client(second.mcp_url, "modern") as client:
-            assert await echo_port(client, session=handle) == dcmqrscp.port
+            assert await echo_ae(client, session=handle) == dcmqrscp.ae_title
 
 
 async def test_redis_outage_is_a_clear_error_and_heals_by_itself(
@@ -142,7 +142,7 @@ async def test_redis_outage_is_a_clear_error_and_heals_by_itself(
     a, b = replicas
     async with mcp_client(a.mcp_url, "modern") as on_a, mcp_client(b.mcp_url, "modern") as on_b:
         handle = await configure(on_a, dcmqrscp)
-        assert await echo_port(on_b, session=handle) == dcmqrscp.port
+        assert await echo_ae(on_b, session=handle) == dcmqrscp.ae_title
 
         redis_up.stop()
         with stopwatch("first tool call with a handle after Redis stopped (error)"):
@@ -155,7 +155,7 @@ async def test_redis_outage_is_a_clear_error_and_heals_by_itself(
         async with mcp_client(a.mcp_url, "legacy") as legacy:
             assert STORE_DOWN in await call_error(legacy, "verify_connection")
         # A modern call without a handle names the default PACS outright and never asks the store.
-        assert await echo_port(on_a) == orthanc.port
+        assert await echo_ae(on_a) == orthanc.ae_title
         for replica in (a, b):
             assert await status(replica, "/readyz") == 503
             assert await status(replica, "/healthz") == 200
@@ -190,4 +190,4 @@ async def test_a_frozen_redis_costs_a_call_at_most_the_store_timeout(
         assert frozen_call < 3.0  # RedisStore's 2 s socket timeout, not a hang
         await wait_ready(a, b)
         # Frozen is not restarted: Redis kept its data, so the handle works again.
-        assert await echo_port(client, session=handle) == dcmqrscp.port
+        assert await echo_ae(client, session=handle) == dcmqrscp.ae_title

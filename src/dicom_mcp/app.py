@@ -5,7 +5,7 @@ Routes:
                         clients that `initialize` and carry an `Mcp-Session-Id`
     /sse, /messages/    the legacy HTTP+SSE transport
     /healthz            liveness: no I/O
-    /readyz             readiness: the session store answers (the default PACS's C-ECHO is reported)
+    /readyz             readiness: the session store answers (the default PACS's cached C-ECHO is reported)
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
 
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend
@@ -25,16 +24,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from dicom_mcp.dicom.errors import PacsError
 from dicom_mcp.metrics import CONTENT_TYPE
+from dicom_mcp.readiness import Readiness
 from dicom_mcp.security.auth import build_verifier
+from dicom_mcp.security.bodies import ReadBody
 from dicom_mcp.security.guards import (
-    AuditRefusals,
     RateLimit,
     RequireCaller,
     TrackToolCalls,
     metadata_routes,
 )
+from dicom_mcp.security.hosts import HostOriginGuard
+from dicom_mcp.security.refusals import AuditRefusals
+from dicom_mcp.security.transport_sessions import TransportSessions
 from dicom_mcp.server import build_server
 from dicom_mcp.services import Services, build_services
 from dicom_mcp.sessions.store import StoreError
@@ -43,7 +45,6 @@ from dicom_mcp.settings import Settings
 logger = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-READY_ECHO_TIMEOUT = 3.0
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
@@ -72,6 +73,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     services = services or build_services(settings)
     server = build_server(services)
     security = transport_security(settings)
+    readiness = Readiness(services)
     streamable = server.streamable_http_app(
         streamable_http_path="/mcp",
         max_request_body_size=settings.max_body_bytes,
@@ -102,7 +104,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        return await readiness(services)
+        status, body = await readiness.check()
+        return JSONResponse(body, status_code=status)
 
     async def metrics(request: Request) -> Response:
         try:
@@ -125,8 +128,19 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
 
 def guards(settings: Settings, services: Services) -> list[Middleware]:
-    """Outermost first: audit refusals, read the bearer token, demand a caller, then rate-limit."""
-    stack = [Middleware(AuditRefusals, audit=services.audit, metrics=services.metrics)]
+    """Outermost first: audit refusals, check Host and Origin, read the bearer token, demand a
+    caller, rate-limit, read the body within its limit, guard transport sessions, count calls."""
+    hosts = [*LOOPBACK_HOSTS, *settings.allowed_hosts]
+    origins = [f"http://{host}" for host in LOOPBACK_HOSTS] + list(settings.allowed_origins)
+    stack = [
+        Middleware(
+            AuditRefusals,
+            audit=services.audit,
+            metrics=services.metrics,
+            limit=settings.rate_limit_per_minute,
+        ),
+        Middleware(HostOriginGuard, hosts=hosts, origins=origins),
+    ]
     verifier = build_verifier(settings)
     if verifier is not None:
         stack += [
@@ -136,6 +150,12 @@ def guards(settings: Settings, services: Services) -> list[Middleware]:
     stack += [
         Middleware(RequireCaller, settings=settings),
         Middleware(RateLimit, per_minute=settings.rate_limit_per_minute),
+        Middleware(ReadBody, limit=settings.max_body_bytes),
+        Middleware(
+            TransportSessions,
+            per_caller=settings.http_max_sessions_per_principal,
+            idle_timeout=settings.http_session_idle_timeout,
+        ),
         Middleware(TrackToolCalls, activity=services.activity),
     ]
     return stack
@@ -158,25 +178,3 @@ def announce_security(settings: Settings) -> None:
             "NO AUTHENTICATION configured: serving loopback clients only; set DICOM_MCP_API_KEYS_FILE "
             "or DICOM_MCP_OAUTH_JWKS to serve others"
         )
-
-
-async def readiness(services: Services) -> JSONResponse:
-    """200 when the session store answers; the default PACS's C-ECHO is reported, never fatal."""
-    body: dict[str, Any] = {}
-    try:
-        await services.store.ping()
-        body["store"] = "ok"
-    except StoreError as exc:
-        services.metrics.store_errors.inc()
-        body["store"] = f"unavailable ({type(exc).__name__})"
-    target = services.resolver.default_target
-    try:
-        millis = await services.client.echo(target, deadline=READY_ECHO_TIMEOUT)
-        body["default_pacs"] = {"status": "ok", "round_trip_ms": round(millis, 1)}
-    except PacsError as exc:
-        body["default_pacs"] = {"status": "unreachable", "error": type(exc).__name__}
-    if services.activity.draining:
-        body["draining"] = True
-    status = 200 if body["store"] == "ok" and not services.activity.draining else 503
-    body["status"] = "ready" if status == 200 else "not ready"
-    return JSONResponse(body, status_code=status)

@@ -10,11 +10,68 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from typing import Literal
 
 # Loggers that would print request or response bodies (tool arguments, query results) at DEBUG.
 _BODY_LOGGERS = ("mcp", "mcp_types", "sse_starlette", "httpx", "httpcore", "httpx2", "pynetdicom")
+
+
+# Library loggers whose INFO/WARNING lines carry session ids or caller-supplied text.
+_REDACTED_LOGGERS = (
+    "mcp.server.mcpserver.server",
+    "mcp.server.streamable_http_manager",
+    "mcp.server.streamable_http",
+    "mcp.server.sse",
+    "uvicorn.access",
+    "uvicorn.error",
+)
+# A transport session id (uuid4, with or without dashes), wherever it appears.
+_SESSION_ID = re.compile(
+    r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b"
+)
+# What follows "session ID:" may be any text a caller sent (a malformed id).
+_AFTER_SESSION_LABEL = re.compile(r"(session ID:?)\s*\S.*", re.IGNORECASE)
+
+
+class RedactLibraryLines(logging.Filter):
+    """Rewrite library log lines that would quote session ids or caller-supplied text.
+
+    The SDK logs a failed tool's error text ("Tool ... failed: ..."), and a caller may type
+    patient data into any argument that ends up in it; tool errors go to the log by type only.
+    Session ids are credentials for older clients: they never reach ordinary logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Tool %r failed: %r":
+            record.args = _tool_name(record)
+            record.msg = "Tool %r failed (ToolError; the audit log has the message)"
+        elif record.msg == "Tool %r rejected arguments: %r":
+            record.args = _tool_name(record)
+            record.msg = "Tool %r rejected its arguments"
+        else:
+            message = record.getMessage()
+            redacted = _AFTER_SESSION_LABEL.sub(r"\1 <redacted>", _SESSION_ID.sub("<session>", message))
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True
+
+
+def _tool_name(record: logging.LogRecord) -> tuple[object, ...]:
+    args = record.args if isinstance(record.args, tuple) and record.args else ("?",)
+    return args[:1]
+
+
+_REDACTION = RedactLibraryLines()
+
+
+def install_redaction() -> None:
+    """Attach the redaction filter to the library loggers that need it (idempotent)."""
+    for name in _REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACTION not in logger.filters:
+            logger.addFilter(_REDACTION)
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,6 +100,7 @@ def configure_logging(level: str, fmt: Literal["json", "text"] = "json") -> None
     root.handlers[:] = [handler]
     root.setLevel(level)
     cap_body_loggers(level)
+    install_redaction()
 
 
 def cap_body_loggers(level: str | int) -> None:

@@ -7,8 +7,10 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 
 from dicom_mcp import __version__
+from dicom_mcp.logs import install_redaction
 from dicom_mcp.services import Services
 from dicom_mcp.tools.config import register_config_tools
+from dicom_mcp.tools.contract import ToolContract
 from dicom_mcp.tools.nodes import register_node_tools
 from dicom_mcp.tools.query import register_query_tools
 
@@ -21,6 +23,7 @@ call configure_dicom_server and pass the returned `session` to later calls."""
 
 def build_server(services: Services) -> MCPServer[Any]:
     """A new MCPServer whose tools use `services`."""
+    install_redaction()
     server: MCPServer[Any] = MCPServer(
         "dicom-mcp",
         version=__version__,
@@ -30,4 +33,5 @@ def build_server(services: Services) -> MCPServer[Any]:
     register_config_tools(server, services)
     register_query_tools(server, services)
     register_node_tools(server, services)
+    server.middleware.append(ToolContract(server, services))
     return server

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024)
     http_session_idle_timeout: float = Field(1800.0, gt=0)
     http_max_sessions: int = Field(1000, ge=1)
+    http_max_sessions_per_principal: int = Field(100, ge=1)
     shutdown_grace: float = Field(30.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "text"] = "json"

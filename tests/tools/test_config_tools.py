@@ -20,8 +20,17 @@ async def test_verify_connection_echoes_the_default_pacs(
     async with tools_client(pacs) as client:
         result = await call_ok(client, "verify_connection")
     assert result["success"] is True
-    assert (result["port"], result["ae_title"]) == (pacs.port, pacs.ae_title)
+    # The default PACS is a named node: its address stays hidden unless the operator exposes it.
+    assert (result["host"], result["port"], result["ae_title"]) == (None, None, pacs.ae_title)
     assert result["round_trip_ms"] >= 0
+
+
+async def test_exposed_node_hosts_show_the_default_pacs_address(
+    orthanc: RunningPacs, tools_client: ClientFactory
+) -> None:
+    async with tools_client(orthanc, expose_node_hosts=True) as client:
+        result = await call_ok(client, "verify_connection")
+    assert (result["host"], result["port"]) == (orthanc.host, orthanc.port)
 
 
 async def test_verify_connection_reports_a_wrong_called_ae_title(

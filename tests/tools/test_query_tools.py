@@ -217,7 +217,8 @@ async def test_presets_and_attribute_lists_shape_the_matches(
         ("query_patients", {"additional_attributes": ["NotAKeyword"]}, "not a DICOM attribute keyword"),
         ("query_series", {"study_instance_uid": "1.2.abc"}, "must be a DICOM UID"),
         ("query_patients", {"patient_id": "A\\B"}, "backslash"),
-        ("query_patients", {"limit": 1001}, "limit must be at most 1000"),
+        ("query_patients", {"limit": 1001}, "invalid input: limit must be an integer between 1 and 1000"),
+        ("query_patients", {"limit": 0}, "invalid input: limit must be an integer between 1 and 1000"),
         ("query_patients", {"session": "made-up"}, "unknown or expired session handle"),
     ],
 )

@@ -11,6 +11,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from dicom_mcp.dicom.errors import IdentifierNotEncodable, InvalidQuery
+from dicom_mcp.dicom.levels import check_level
 from dicom_mcp.dicom.presets import PRESET_NAMES, Level, preset_attributes
 from dicom_mcp.dicom.validation import (
     check_code,
@@ -163,7 +164,10 @@ def return_keys(
     if base is None:
         valid = ", ".join(PRESET_NAMES)
         raise InvalidQuery(f"unknown attribute_preset {chosen[:32]!r}: use one of {valid}")
-    extra = _keywords("additional_attributes", additional, check_return_key)
+    extra = [
+        check_level("additional_attributes", keyword, level)
+        for keyword in _keywords("additional_attributes", additional, check_return_key)
+    ]
     dropped = set(_keywords("exclude_attributes", exclude, check_keyword))
     ordered = dict.fromkeys((*base, *extra))
     return tuple(keyword for keyword in ordered if keyword not in dropped)

@@ -1,4 +1,4 @@
-"""HTTP guards in front of the MCP endpoints: authentication, loopback-only mode, rate limits, refusal audit.
+"""HTTP guards in front of the MCP endpoints: authentication, loopback-only mode, rate limits, draining.
 
 Only the MCP paths (`/mcp`, `/sse`, `/messages/`) are guarded; health, readiness, metrics and
 the protected resource metadata stay open.
@@ -7,57 +7,25 @@ the protected resource metadata stay open.
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, RequireAuthMiddleware
+from mcp.server.auth.middleware.bearer_auth import RequireAuthMiddleware
 from pydantic import AnyHttpUrl
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dicom_mcp.activity import Activity
-from dicom_mcp.metrics import Metrics
-from dicom_mcp.security.audit import AuditSink
+from dicom_mcp.security.asgi import PAYLOAD_KEY, client_of, is_mcp_path, principal_of, send_json
 from dicom_mcp.security.auth import READ_SCOPE
 from dicom_mcp.settings import Settings
 
-MCP_PATHS = ("/mcp", "/sse", "/messages")
 METADATA_PATH = "/.well-known/oauth-protected-resource"
-REFUSALS = frozenset({401, 403, 413, 421, 429})
-
-
-def is_mcp_path(scope: Scope) -> bool:
-    path: str = scope.get("path", "")
-    return scope["type"] == "http" and any(path == p or path.startswith(p + "/") for p in MCP_PATHS)
-
-
-def principal_of(scope: Scope) -> str | None:
-    user = scope.get("user")
-    if isinstance(user, AuthenticatedUser):
-        token = user.access_token
-        return token.subject or token.client_id
-    return None
-
-
-def client_of(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
-
-
-async def send_json(
-    send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> None:
-    payload = json.dumps(body).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": payload})
 
 
 class RequireCaller:
@@ -146,66 +114,24 @@ class TrackToolCalls:
         if not (is_mcp_path(scope) and scope.get("method") == "POST"):
             await self._app(scope, receive, send)
             return
-        messages = [await receive()]
-        while messages[-1].get("more_body"):
-            messages.append(await receive())
-
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        calls_a_tool = _calls_a_tool(b"".join(m.get("body", b"") for m in messages))
-        if calls_a_tool and self._activity.draining:
+        if self._activity.draining and _calls_a_tool(scope.get(PAYLOAD_KEY)):
             await send_json(
                 send,
                 503,
                 {"error": "shutting_down", "error_description": "this instance is stopping; retry"},
                 {"Retry-After": "1"},
             )
-        else:
-            self._activity.started()
-            try:
-                await self._app(scope, replay, send)
-            finally:
-                self._activity.finished()
+            return
+        self._activity.started()
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            self._activity.finished()
 
 
-def _calls_a_tool(body: bytes) -> bool:
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return False
+def _calls_a_tool(payload: Any) -> bool:
     items = payload if isinstance(payload, list) else [payload]
     return any(isinstance(item, dict) and item.get("method") == "tools/call" for item in items)
-
-
-class AuditRefusals:
-    """Record every refused MCP request (401, 403, 413, 421, 429) in the audit trail and metrics."""
-
-    def __init__(self, app: ASGIApp, audit: AuditSink, metrics: Metrics) -> None:
-        self._app = app
-        self._audit = audit
-        self._metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not is_mcp_path(scope):
-            await self._app(scope, receive, send)
-            return
-
-        async def watch(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] in REFUSALS:
-                self._metrics.refused.labels(str(message["status"])).inc()
-                self._audit.record(
-                    "refused",
-                    status=message["status"],
-                    method=scope.get("method"),
-                    path=scope.get("path"),
-                    client=client_of(scope),
-                    principal=principal_of(scope),
-                    outcome="refused",
-                )
-            await send(message)
-
-        await self._app(scope, receive, watch)
 
 
 def metadata_url(settings: Settings) -> str:

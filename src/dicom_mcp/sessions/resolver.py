@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 
 from dicom_mcp.dicom.target import Target
@@ -21,6 +21,8 @@ from dicom_mcp.sessions.store import SessionEntry, SessionStore
 
 HANDLE_BYTES = 24
 MAX_HANDLE_LENGTH = 128
+# Connections (older clients' transport sessions) remembered as having chosen a PACS.
+MAX_CHOSEN_CONNECTIONS = 100_000
 
 
 class SessionNotFound(LookupError):
@@ -33,6 +35,11 @@ class TooManySessions(RuntimeError):
 
 def _key(kind: str, token: str) -> str:
     return f"{kind}:{hashlib.sha256(token.encode()).hexdigest()}"
+
+
+def _connection_key(principal: str, connection_id: str) -> str:
+    """A connection's entry is its principal's: another principal presenting the id gets nothing."""
+    return _key("conn", f"{principal}\x00{connection_id}")
 
 
 def handle_digest(handle: str) -> str:
@@ -60,6 +67,8 @@ class SessionResolver:
         self._window = window
         self._clock = clock
         self._recent: dict[str, deque[float]] = {}
+        # Connections that configured a PACS, so that losing the choice is an error, not the default.
+        self._chosen: OrderedDict[str, None] = OrderedDict()
 
     async def configure(self, target: Target, principal: str, connection_id: str | None) -> str:
         """Store `target` under a new handle (and the connection, when there is one); return the handle.
@@ -72,14 +81,20 @@ class SessionResolver:
         entry = SessionEntry(target, principal)
         await self._store.put(_key("handle", handle), entry)
         if connection_id:
-            await self._store.put(_key("conn", connection_id), entry)
+            key = _connection_key(principal, connection_id)
+            await self._store.put(key, entry)
+            self._chosen[key] = None
+            self._chosen.move_to_end(key)
+            if len(self._chosen) > MAX_CHOSEN_CONNECTIONS:
+                self._chosen.popitem(last=False)
         return handle
 
     async def resolve(self, handle: str | None, principal: str, connection_id: str | None) -> Target:
         """The target for this call: explicit handle, else the connection's, else the default PACS.
 
         Raises:
-            SessionNotFound: a handle was given but is unknown, expired or another principal's.
+            SessionNotFound: a handle was given but is unknown, expired or another principal's;
+                or this connection chose a PACS and that choice has expired or been evicted.
         """
         if handle:
             entry = None
@@ -91,9 +106,15 @@ class SessionResolver:
                 )
             return self._current(entry.target)
         if connection_id:
-            entry = await self._store.get(_key("conn", connection_id))
+            key = _connection_key(principal, connection_id)
+            entry = await self._store.get(key)
             if entry is not None and entry.principal == principal:
                 return self._current(entry.target)
+            if key in self._chosen:
+                raise SessionNotFound(
+                    "the PACS this connection chose with configure_dicom_server has expired (idle too "
+                    "long) or was evicted: call configure_dicom_server again"
+                )
         return self.default_target
 
     def _current(self, target: Target) -> Target:

@@ -36,6 +36,20 @@ class Call:
         )
 
 
+def record_refusal(services: Services, caller: Caller, tool: str, error: str) -> None:
+    """Audit and count a call refused before its tool ran (its arguments broke the contract)."""
+    services.metrics.tool_calls.labels(tool, "refused").inc()
+    services.audit.record(
+        "refused",
+        tool=tool,
+        principal=caller.principal,
+        client=caller.client,
+        connection=handle_digest(caller.connection_id) if caller.connection_id else None,
+        outcome="refused",
+        error=error,
+    )
+
+
 @asynccontextmanager
 async def tool_call(
     services: Services, ctx: Context[Any, Any], tool: str, event: str, session: str | None = None

@@ -16,7 +16,7 @@ from dicom_mcp.services import Services
 from dicom_mcp.sessions.resolver import handle_digest
 from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.models import ConfigureResult, EchoResult, PresetsResult
-from dicom_mcp.tools.params import Session
+from dicom_mcp.tools.params import Session, described
 
 
 def register_config_tools(server: MCPServer[Any], services: Services) -> None:
@@ -53,8 +53,8 @@ def register_config_tools(server: MCPServer[Any], services: Services) -> None:
         hidden = _hidden(services, target)
         return ConfigureResult(
             session=handle,
-            host="(hidden)" if hidden else target.host,
-            port=0 if hidden else target.port,
+            host=None if hidden else target.host,
+            port=None if hidden else target.port,
             ae_title=target.ae_title,
             node=target.name,
             expires_after_idle_seconds=int(services.settings.session_ttl),
@@ -84,10 +84,16 @@ def register_config_tools(server: MCPServer[Any], services: Services) -> None:
         }
         return PresetsResult(default=DEFAULT_PRESET, presets=presets)
 
-    server.add_tool(configure_dicom_server)
-    server.add_tool(verify_connection, annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
+    server.add_tool(configure_dicom_server, description=described(configure_dicom_server))
     server.add_tool(
-        get_attribute_presets, annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False)
+        verify_connection,
+        description=described(verify_connection),
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True),
+    )
+    server.add_tool(
+        get_attribute_presets,
+        description=described(get_attribute_presets),
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
     )
 
 
@@ -105,8 +111,9 @@ async def _choose(
 
 
 def _hidden(services: Services, target: Target) -> bool:
-    """Nodes from the nodes file keep their host and port to themselves unless the operator exposes them."""
-    return target.name in services.nodes.targets and not services.settings.expose_node_hosts
+    """Named nodes (the default one too) keep their host and port to themselves unless the operator
+    exposes them; an ad-hoc target's address is the caller's own input."""
+    return target.name is not None and not services.settings.expose_node_hosts
 
 
 def _public(services: Services, target: Target) -> str:
@@ -120,8 +127,8 @@ def _echo_result(services: Services, target: Target, millis: float | None, messa
     hidden = _hidden(services, target)
     return EchoResult(
         success=millis is not None,
-        host="(hidden)" if hidden else target.host,
-        port=0 if hidden else target.port,
+        host=None if hidden else target.host,
+        port=None if hidden else target.port,
         ae_title=target.ae_title,
         node=target.name,
         round_trip_ms=None if millis is None else round(millis, 1),

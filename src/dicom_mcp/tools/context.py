@@ -29,9 +29,13 @@ def caller_of(ctx: Context[Any, Any]) -> Caller:
     SSE `session_id`; the SDK routes a request only to the session those name, so they are
     trustworthy here, and the principal check still applies on top.
     """
+    return caller_from_request(ctx.request_context.request)
+
+
+def caller_from_request(request: Any) -> Caller:
+    """Identify the caller of a request (the HTTP request object, or None on stdio)."""
     token = get_access_token()
     principal = (token.subject or token.client_id) if token is not None else ANONYMOUS
-    request = ctx.request_context.request
     if request is None:
         return Caller(principal, STDIO_CONNECTION)
     address = getattr(getattr(request, "client", None), "host", None) or "unknown"

@@ -11,8 +11,8 @@ class ConfigureResult(BaseModel):
     """What `configure_dicom_server` stored."""
 
     session: str = Field(description="Handle to pass as `session` to later DICOM tool calls")
-    host: str
-    port: int
+    host: str | None = Field(description="The PACS's address; null when the operator keeps it hidden")
+    port: int | None = Field(description="The PACS's DICOM port; null when the operator keeps it hidden")
     ae_title: str = Field(description="The called AE title of the PACS")
     node: str | None = Field(None, description="The operator's name for this PACS, if it is a named node")
     expires_after_idle_seconds: int
@@ -23,8 +23,8 @@ class EchoResult(BaseModel):
     """Outcome of a C-ECHO."""
 
     success: bool
-    host: str
-    port: int
+    host: str | None = Field(description="The PACS's address; null when the operator keeps it hidden")
+    port: int | None = Field(description="The PACS's DICOM port; null when the operator keeps it hidden")
     ae_title: str
     node: str | None = None
     round_trip_ms: float | None = None
@@ -35,6 +35,10 @@ class QueryResult(BaseModel):
     """Matches of one C-FIND."""
 
     level: str
+    node: str | None = Field(
+        description="The operator's name of the PACS that answered (null for a host and port the caller gave)"
+    )
+    called_ae_title: str = Field(description="The AE title of the PACS that answered")
     count: int = Field(description="Number of matches returned")
     truncated: bool = Field(description="True when the PACS had more matches than `limit`")
     limit: int

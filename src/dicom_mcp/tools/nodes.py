@@ -10,6 +10,7 @@ from mcp_types import ToolAnnotations
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.services import Services
 from dicom_mcp.tools.models import NodeInfo, NodesResult
+from dicom_mcp.tools.params import described
 
 
 def register_node_tools(server: MCPServer[Any], services: Services) -> None:
@@ -38,4 +39,8 @@ def register_node_tools(server: MCPServer[Any], services: Services) -> None:
             default="default", nodes=nodes, ad_hoc_targets_allowed=bool(services.settings.allowed_targets)
         )
 
-    server.add_tool(list_dicom_nodes, annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
+    server.add_tool(
+        list_dicom_nodes,
+        description=described(list_dicom_nodes),
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -22,7 +24,22 @@ Preset = Annotated[
     str | None,
     Field(description="Level of detail: minimal, standard (default) or extended.", max_length=32),
 ]
-Keywords = Annotated[
+Additional = Annotated[
     list[str] | None,
-    Field(description="DICOM attribute keywords, e.g. ['PatientBirthDate'].", max_length=64),
+    Field(
+        description="Extra DICOM attribute keywords to return, of this level or above, e.g. ['PatientBirthDate'].",
+        max_length=64,
+    ),
 ]
+Exclude = Annotated[
+    list[str] | None,
+    Field(
+        description="DICOM attribute keywords to leave out of the preset's columns, e.g. ['StudyTime'].",
+        max_length=64,
+    ),
+]
+
+
+def described(fn: Callable[..., Any]) -> str:
+    """A tool's description: its docstring without the source's indentation."""
+    return inspect.cleandoc(fn.__doc__ or "")

@@ -16,7 +16,7 @@ from dicom_mcp.dicom.queries import build_query
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.models import QueryResult
-from dicom_mcp.tools.params import Keywords, Limit, Preset, Session
+from dicom_mcp.tools.params import Additional, Exclude, Limit, Preset, Session, described
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 
@@ -45,7 +45,7 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
             call.fields.update(level=level.value, keys={k: v for k, (_, v) in matching.items() if v})
             wanted = limit or settings.default_limit
             if wanted > settings.max_limit:
-                raise InvalidQuery(f"limit must be at most {settings.max_limit}")
+                raise InvalidQuery(f"limit must be an integer between 1 and {settings.max_limit}")
             query = build_query(level, matching, preset, additional, exclude)
             target = await services.resolver.resolve(
                 session, call.caller.principal, call.caller.connection_id
@@ -56,6 +56,8 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
             call.fields.update(matches=len(result.matches), truncated=result.truncated)
         return QueryResult(
             level=level.value,
+            node=target.name,
+            called_ae_title=target.ae_title,
             count=len(result.matches),
             truncated=result.truncated,
             limit=wanted,
@@ -65,13 +67,17 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
     async def query_patients(
         ctx: Context[Any, Any],
         name_pattern: Annotated[
-            str | None, _text("Patient name; * and ? are wildcards, e.g. SMITH* or Müller^J*")
+            str | None,
+            _text(
+                "Patient name, written FAMILY^GIVEN as DICOM stores it (John Smith is SMITH^JOHN); "
+                "* and ? are wildcards, e.g. SMITH* or MÜLLER^J*; matching ignores case on most PACS"
+            ),
         ] = None,
         patient_id: Annotated[str | None, _text("Patient ID")] = None,
         birth_date: Annotated[str | None, _text("Birth date YYYYMMDD, or a range YYYYMMDD-YYYYMMDD")] = None,
         attribute_preset: Preset = None,
-        additional_attributes: Keywords = None,
-        exclude_attributes: Keywords = None,
+        additional_attributes: Additional = None,
+        exclude_attributes: Exclude = None,
         session: Session = None,
         limit: Limit = None,
     ) -> QueryResult:
@@ -104,8 +110,8 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         accession_number: Annotated[str | None, _text("Accession number")] = None,
         study_instance_uid: Annotated[str | None, _text("Study Instance UID")] = None,
         attribute_preset: Preset = None,
-        additional_attributes: Keywords = None,
-        exclude_attributes: Keywords = None,
+        additional_attributes: Additional = None,
+        exclude_attributes: Exclude = None,
         session: Session = None,
         limit: Limit = None,
     ) -> QueryResult:
@@ -140,8 +146,8 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         series_description: Annotated[str | None, _text("Series description; * and ? are wildcards")] = None,
         series_instance_uid: Annotated[str | None, _text("Series Instance UID")] = None,
         attribute_preset: Preset = None,
-        additional_attributes: Keywords = None,
-        exclude_attributes: Keywords = None,
+        additional_attributes: Additional = None,
+        exclude_attributes: Exclude = None,
         session: Session = None,
         limit: Limit = None,
     ) -> QueryResult:
@@ -173,8 +179,8 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         instance_number: Annotated[str | None, _text("Instance number")] = None,
         sop_instance_uid: Annotated[str | None, _text("SOP Instance UID")] = None,
         attribute_preset: Preset = None,
-        additional_attributes: Keywords = None,
-        exclude_attributes: Keywords = None,
+        additional_attributes: Additional = None,
+        exclude_attributes: Exclude = None,
         session: Session = None,
         limit: Limit = None,
     ) -> QueryResult:
@@ -197,4 +203,4 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         )
 
     for tool in (query_patients, query_studies, query_series, query_instances):
-        server.add_tool(tool, annotations=READ_ONLY)
+        server.add_tool(tool, description=described(tool), annotations=READ_ONLY)

@@ -1,0 +1,136 @@
+"""Older clients' transport sessions (`Mcp-Session-Id`): per-caller caps, bindings, request ids.
+
+- A caller (principal, else client address) may hold at most `per_caller` open sessions, so
+  one caller cannot take every slot of DICOM_MCP_HTTP_MAX_SESSIONS from the others.
+- A modern (2026-07-28) request has no transport session: an `Mcp-Session-Id` it carries is
+  removed here, so nothing behind can mistake it for a binding to another caller's session.
+- A JSON-RPC request id still in flight on a session is refused (409) instead of being
+  routed to the first request's answer, which would lose one of them.
+
+A session counts as open from the response that names it until it is deleted, answered 404,
+or idle for the SDK's idle timeout (the same rule the SDK uses to close it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dicom_mcp.security.asgi import PAYLOAD_KEY, caller_key, header, jsonrpc_error, send_json
+
+SESSION_HEADER = b"mcp-session-id"
+INVALID_REQUEST = -32600
+
+
+def is_modern(scope: Scope) -> bool:
+    """A request of the stateless protocol: its version header names no handshake version."""
+    version = header(scope, b"mcp-protocol-version")
+    return version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS
+
+
+def request_ids(payload: Any) -> list[str]:
+    """The ids of the JSON-RPC requests (not notifications or responses) in a body."""
+    items = payload if isinstance(payload, list) else [payload]
+    return [
+        repr(item["id"])
+        for item in items
+        if isinstance(item, dict) and "method" in item and item.get("id") is not None
+    ]
+
+
+def opens_session(payload: Any) -> bool:
+    items = payload if isinstance(payload, list) else [payload]
+    return any(isinstance(item, dict) and item.get("method") == "initialize" for item in items)
+
+
+class TransportSessions:
+    """Guards `/mcp` requests of older clients; see the module docstring."""
+
+    def __init__(
+        self, app: ASGIApp, per_caller: int, idle_timeout: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._app = app
+        self._per_caller = per_caller
+        self._idle = idle_timeout
+        self._clock = clock
+        self._open: dict[str, dict[str, float]] = {}  # caller -> session id -> last seen
+        self._in_flight: set[tuple[str, str, str]] = set()
+
+    def open_sessions(self, caller: str) -> int:
+        """How many sessions `caller` holds now (forgetting those idle past the timeout)."""
+        sessions = self._open.get(caller, {})
+        cutoff = self._clock() - self._idle
+        for sid in [sid for sid, seen in sessions.items() if seen <= cutoff]:
+            del sessions[sid]
+        if not sessions:
+            self._open.pop(caller, None)
+        return len(sessions)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") != "/mcp":
+            await self._app(scope, receive, send)
+            return
+        if is_modern(scope):
+            scope["headers"] = [(k, v) for k, v in scope.get("headers", ()) if k != SESSION_HEADER]
+            await self._app(scope, receive, send)
+            return
+        sid = header(scope, SESSION_HEADER)
+        caller = caller_key(scope)
+        if sid is None:
+            await self._open_session(scope, receive, send, caller)
+        else:
+            await self._in_session(scope, receive, send, caller, sid)
+
+    async def _open_session(self, scope: Scope, receive: Receive, send: Send, caller: str) -> None:
+        opening = scope.get("method") == "POST" and opens_session(scope.get(PAYLOAD_KEY))
+        if opening and self.open_sessions(caller) >= self._per_caller:
+            message = (
+                f"too many open MCP sessions for this caller (at most {self._per_caller}): "
+                "end one with HTTP DELETE, or reuse it"
+            )
+            await send_json(send, 429, jsonrpc_error(INVALID_REQUEST, message), {"Retry-After": "60"})
+            return
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                for key, value in message.get("headers", ()):
+                    if key.lower() == SESSION_HEADER:
+                        self._open.setdefault(caller, {})[bytes(value).decode("latin-1")] = self._clock()
+            await send(message)
+
+        await self._app(scope, receive, watch)
+
+    async def _in_session(self, scope: Scope, receive: Receive, send: Send, caller: str, sid: str) -> None:
+        ids = [(caller, sid, rid) for rid in request_ids(scope.get(PAYLOAD_KEY))]
+        if any(key in self._in_flight for key in ids) or len(set(ids)) < len(ids):
+            message = "a request with this id is still in flight on this session: use a new id"
+            await send_json(send, 409, jsonrpc_error(INVALID_REQUEST, message))
+            return
+        self._in_flight.update(ids)
+        status: int | None = None
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self._touch(caller, sid)
+        try:
+            await self._app(scope, receive, watch)
+        finally:
+            self._in_flight.difference_update(ids)
+            ended = status == 404 or (scope.get("method") == "DELETE" and status is not None and status < 300)
+            if ended:
+                self._open.get(caller, {}).pop(sid, None)
+            else:
+                self._touch(caller, sid)
+
+    def _touch(self, caller: str, sid: str) -> None:
+        sessions = self._open.get(caller)
+        if sessions is not None and sid in sessions:
+            sessions[sid] = self._clock()

@@ -1,0 +1,186 @@
+"""The tool contract, enforced before a tool runs: no unknown arguments, types and ranges checked.
+
+A model that invents or misspells an argument must hear so: a dropped `patient_name` would
+turn a narrow query into "list the whole PACS". Arguments are checked against each tool's
+input schema (the one clients see, which also says `additionalProperties: false`), strictly
+(a number is not a string), and every problem is told in the service's own words, naming
+the parameter and the rule. A refused call is audited and counted like any other.
+
+The same middleware writes each result's text block as compact JSON (the structured result
+it repeats is what clients parse; indentation only cost the model's context).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel
+
+from dicom_mcp.services import Services
+from dicom_mcp.tools.call import record_refusal
+from dicom_mcp.tools.context import caller_from_request
+
+# Arguments models often guess, per tool, and what to say instead.
+HINTS: Final[Mapping[str, Mapping[str, str]]] = {
+    "query_patients": {
+        "patient_name": "use name_pattern (DICOM names are written FAMILY^GIVEN, e.g. SMITH^JOHN or SMITH*)",
+        "name": "use name_pattern (DICOM names are written FAMILY^GIVEN, e.g. SMITH^JOHN or SMITH*)",
+    },
+    "query_studies": dict.fromkeys(
+        ("patient_name", "name", "name_pattern", "PatientName"),
+        "query_studies has no name filter: find the patient with query_patients(name_pattern=...) "
+        "first, then pass its patient_id",
+    ),
+}
+
+
+class ToolContract:
+    """Server middleware: checks `tools/call` arguments, closes and tidies `tools/list` schemas."""
+
+    def __init__(self, server: MCPServer[Any], services: Services) -> None:
+        self._server = server
+        self._services = services
+        self._validators: dict[str, Draft202012Validator] | None = None
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/list":
+            return _closed(await call_next(ctx), self._services.settings.max_limit)
+        if ctx.method != "tools/call" or not isinstance(ctx.params, Mapping):
+            return await call_next(ctx)
+        name = ctx.params.get("name")
+        arguments = ctx.params.get("arguments") or {}
+        validator = (await self._all_validators()).get(name) if isinstance(name, str) else None
+        if validator is None or not isinstance(arguments, Mapping):
+            return await call_next(ctx)  # the SDK answers unknown tools and malformed calls
+        problems = argument_problems(str(name), validator, arguments)
+        if problems:
+            message = "invalid input: " + "; ".join(problems)
+            record_refusal(self._services, caller_from_request(ctx.request), str(name), message)
+            return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+        return _tidy(await call_next(ctx), str(name))
+
+    async def _all_validators(self) -> dict[str, Draft202012Validator]:
+        if self._validators is None:
+            tools = await self._server.list_tools()
+            limit = self._services.settings.max_limit
+            self._validators = {
+                tool.name: Draft202012Validator(tighten(tool.input_schema, limit)) for tool in tools
+            }
+        return self._validators
+
+
+def argument_problems(tool: str, validator: Draft202012Validator, arguments: Mapping[str, Any]) -> list[str]:
+    """What is wrong with `arguments`, one sentence per problem; empty when they are fine."""
+    schema: Any = validator.schema
+    accepted = list(schema.get("properties", {}))
+    unknown = [key for key in arguments if key not in accepted]
+    if unknown:
+        return [_unknown(tool, key, accepted) for key in unknown]
+    return [_explain(error) for error in validator.iter_errors(dict(arguments))]
+
+
+def _unknown(tool: str, key: str, accepted: list[str]) -> str:
+    shown = key[:64]
+    hint = HINTS.get(tool, {}).get(key) or _near(key, accepted)
+    listed = ", ".join(accepted) if accepted else "no arguments"
+    sentence = f"{tool} has no argument {shown!r}"
+    return f"{sentence} ({hint}); it accepts: {listed}" if hint else f"{sentence}; it accepts: {listed}"
+
+
+def _near(key: str, accepted: list[str]) -> str | None:
+    """`did you mean x?` for a near spelling or a DICOM keyword of an argument (PatientID -> patient_id)."""
+    folded = {name.replace("_", "").lower(): name for name in accepted}
+    match = folded.get(key.replace("_", "").lower())
+    if match is None:
+        close = difflib.get_close_matches(key.lower(), accepted, n=1, cutoff=0.75)
+        match = close[0] if close else None
+    return f"did you mean {match}?" if match else None
+
+
+def _explain(error: ValidationError) -> str:
+    """One schema violation, in the service's words."""
+    given: Any = error.instance
+    if error.validator == "required":
+        required: Any = error.validator_value
+        missing = [name for name in required if name not in (given or {})]
+        return " and ".join(f"{name} is required" for name in missing)
+    param = str(error.path[0]) if error.path else "arguments"
+    where: Any = error.schema
+    schema = _non_null(where if isinstance(where, Mapping) else {})
+    return f"{param} must be {_rule(schema)}"
+
+
+def _non_null(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The schema of an optional parameter without its `null` branch."""
+    branches = [b for b in schema.get("anyOf", [schema]) if b.get("type") != "null"]
+    return branches[0] if len(branches) == 1 else schema
+
+
+def _rule(schema: Mapping[str, Any]) -> str:
+    kind = schema.get("type")
+    if kind == "integer":
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and high is not None:
+            return f"an integer between {low} and {high}"
+        if low is not None:
+            return f"an integer of at least {low}"
+        return "an integer"
+    if kind == "string":
+        limit = schema.get("maxLength")
+        return f"a string of at most {limit} characters" if limit else "a string"
+    if kind == "array":
+        limit = schema.get("maxItems")
+        return f"a list of at most {limit} strings" if limit else "a list of strings"
+    if kind == "boolean":
+        return "true or false"
+    return "a valid value"
+
+
+def tighten(schema: dict[str, Any], max_limit: int) -> dict[str, Any]:
+    """Close `schema` to other arguments, and cap `limit` at the operator's maximum (in place)."""
+    schema["additionalProperties"] = False
+    limit = schema.get("properties", {}).get("limit", {})
+    for branch in limit.get("anyOf", [limit]):
+        if branch.get("type") == "integer":
+            branch["maximum"] = max_limit
+    return schema
+
+
+def _as_dict(result: HandlerResult) -> dict[str, Any] | None:
+    """A handler's result as its wire dict (the SDK passes dicts; a model is dumped the same way)."""
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return result
+
+
+def _closed(result: HandlerResult, max_limit: int) -> HandlerResult:
+    """Tell clients that validate before sending which arguments exist, and their ranges."""
+    listed = _as_dict(result)
+    for tool in (listed or {}).get("tools", []):
+        tighten(tool["inputSchema"], max_limit)
+    return listed
+
+
+def _tidy(result: HandlerResult, tool: str) -> HandlerResult:
+    """Compact JSON in the text block that repeats a structured result; errors without the SDK's prefix."""
+    answer = _as_dict(result)
+    if answer is None:
+        return None
+    structured = answer.get("structuredContent")
+    if structured is not None and not answer.get("isError"):
+        text = json.dumps(structured, ensure_ascii=False, separators=(",", ":"))
+        answer["content"] = [{"type": "text", "text": text}]
+    elif answer.get("isError"):
+        prefix = f"Error executing tool {tool}: "
+        for block in answer.get("content", []):
+            if block.get("type") == "text" and block["text"].startswith(prefix):
+                block["text"] = block["text"][len(prefix) :]
+    return answer
