@@ -41,6 +41,7 @@ from dicom_mcp.server import build_server
 from dicom_mcp.services import Services, build_services
 from dicom_mcp.sessions.store import StoreError
 from dicom_mcp.settings import Settings
+from dicom_mcp.startup import summary
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         # A mounted sub-app's lifespan never runs, so the session manager is entered here.
         try:
             async with server.session_manager.run():
-                logger.info("dicom-mcp serving MCP on /mcp and /sse")
+                logger.info("%s", summary(settings, "http"))
                 yield
         finally:
             await services.aclose()
@@ -164,9 +165,8 @@ def guards(settings: Settings, services: Services) -> list[Middleware]:
 def announce_security(settings: Settings) -> None:
     """Say loudly, at start-up, who this instance will serve."""
     if settings.auth_enabled:
-        kinds = [k for k, on in (("API keys", settings.api_keys_file), ("OAuth", settings.oauth_jwks)) if on]
-        logger.info("authentication required on /mcp and /sse (%s)", " and ".join(kinds))
-    elif settings.allow_unauthenticated:
+        return
+    if settings.allow_unauthenticated:
         logger.warning(
             "NO AUTHENTICATION: every client that can reach %s:%s may query the PACS "
             "(DICOM_MCP_ALLOW_UNAUTHENTICATED=true)",

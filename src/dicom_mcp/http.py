@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import time
 from types import FrameType
 
@@ -67,8 +68,30 @@ class DrainingServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the service's socket first, so a taken port is reported before anything claims to serve.
+
+    Raises:
+        SystemExit: the address cannot be bound (taken, or not an address of this machine).
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        logger.error(
+            "cannot listen on %s:%d: %s; is another process using the port?", host, port, exc.strerror
+        )
+        raise SystemExit(1) from None
+    return sock
+
+
 def serve_http(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT, then drain and stop."""
+    sock = listen(settings.host, settings.port)
     services = build_services(settings)
     app = create_app(settings, services)
     config = uvicorn.Config(
@@ -84,7 +107,7 @@ def serve_http(settings: Settings) -> None:
     # installed before it started. A graceful stop is a clean exit: make that handler a no-op
     # so the process ends with status 0, as orchestrators expect.
     signal.signal(signal.SIGTERM, _stopped)
-    DrainingServer(config, services, settings.shutdown_grace).run()
+    DrainingServer(config, services, settings.shutdown_grace).run(sockets=[sock])
     logger.info("dicom-mcp exited cleanly")
 
 

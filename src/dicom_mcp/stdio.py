@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
+from dicom_mcp.startup import summary
+
+logger = logging.getLogger(__name__)
 
 
 async def serve_stdio(settings: Settings) -> None:
     """Serve the tools on stdin/stdout until the client closes them."""
     services = build_services(settings, stdout_is_protocol=True)
+    logger.info("%s", summary(settings, "stdio"))
     try:
         await build_server(services).run_stdio_async()
     finally:

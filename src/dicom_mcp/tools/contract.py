@@ -98,9 +98,13 @@ def _unknown(tool: str, key: str, accepted: list[str]) -> str:
 def _near(key: str, accepted: list[str]) -> str | None:
     """`did you mean x?` for a near spelling or a DICOM keyword of an argument (PatientID -> patient_id)."""
     folded = {name.replace("_", "").lower(): name for name in accepted}
-    match = folded.get(key.replace("_", "").lower())
+    wanted = key.replace("_", "").lower()
+    match = folded.get(wanted)
+    if match is None:  # hostname -> host, uid -> ..._uid
+        inside = [name for fold, name in folded.items() if len(fold) >= 4 and fold in wanted]
+        match = inside[0] if len(inside) == 1 else None
     if match is None:
-        close = difflib.get_close_matches(key.lower(), accepted, n=1, cutoff=0.75)
+        close = difflib.get_close_matches(key.lower(), accepted, n=1, cutoff=0.6)
         match = close[0] if close else None
     return f"did you mean {match}?" if match else None
 
