@@ -18,7 +18,8 @@ USER 10001
 ENV DICOM_MCP_HOST=0.0.0.0 \
     DICOM_MCP_PORT=8000
 EXPOSE 8000
+# The check reads DICOM_MCP_PORT, so `docker run -e DICOM_MCP_PORT=...` moves it along with the service.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"]
+    CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('DICOM_MCP_PORT', '8000'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=2).status == 200 else 1)"]
 ENTRYPOINT ["dicom-mcp"]
 CMD ["--transport", "http"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -152,6 +153,19 @@ def test_kustomization_lists_exactly_the_manifests() -> None:
     assert kustomization["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
     assert kustomization["kind"] == "Kustomization"
     assert sorted(kustomization["resources"]) == [p.name for p in manifest_files()]
+
+
+def test_image_name_and_tag_are_set_once_in_the_kustomization(pod: Resource) -> None:
+    kustomization = yaml.safe_load((MANIFESTS / "kustomization.yaml").read_text())
+    (entry,) = kustomization["images"]
+    # kustomize matches `name` against the image name; the deployment carries no tag to drift.
+    assert container_of(pod)["image"] == entry["name"] == "dicom-mcp"
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert entry["newTag"] == version
+    # The build command the README and the kustomization give makes the image the entry names.
+    build = f"docker build -t {entry['newName']}:{entry['newTag']} ."
+    assert build in (REPO / "README.md").read_text()
+    assert build in (MANIFESTS / "kustomization.yaml").read_text()
 
 
 # --- Settings --------------------------------------------------------------------------------
