@@ -24,17 +24,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from dicom_mcp.lifecycle import TrackToolCalls
 from dicom_mcp.metrics import CONTENT_TYPE
 from dicom_mcp.readiness import Readiness
 from dicom_mcp.security.auth import build_verifier
 from dicom_mcp.security.bodies import ReadBody
-from dicom_mcp.security.guards import (
-    RateLimit,
-    RequireCaller,
-    TrackToolCalls,
-    metadata_routes,
-)
+from dicom_mcp.security.guards import RateLimit, RequireCaller
 from dicom_mcp.security.hosts import HostOriginGuard
+from dicom_mcp.security.metadata import metadata_routes
 from dicom_mcp.security.refusals import AuditRefusals
 from dicom_mcp.security.transport_sessions import TransportSessions
 from dicom_mcp.server import build_server

@@ -1,7 +1,7 @@
 """Logging set-up: one record per line on stderr (stdout may carry MCP stdio), JSON by default.
 
 No logger of this package ever receives patient data; pynetdicom's identifier logging is off
-(`dicom.client.configure_pynetdicom`) and the SDK's message tracing is capped at INFO, because
+(`dicom.reactor.configure_pynetdicom`) and the SDK's message tracing is capped at INFO, because
 at DEBUG it would write whole JSON-RPC messages, tool arguments included.
 """
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-from dicom_mcp.activity import Activity
 from dicom_mcp.dicom.client import ClientConfig, DicomClient
 from dicom_mcp.dicom.target import Target
+from dicom_mcp.lifecycle import Activity
 from dicom_mcp.metrics import Metrics
+from dicom_mcp.nodes import NodeRegistry, load_nodes
 from dicom_mcp.security.audit import AuditSink
-from dicom_mcp.security.nodes import NodeRegistry, load_nodes
 from dicom_mcp.security.targets import TargetPolicy
 from dicom_mcp.sessions.memory import MemoryStore
 from dicom_mcp.sessions.redis import RedisStore

@@ -2,7 +2,8 @@
 
 Every blocking pynetdicom call (`scu.py`) runs in a worker thread, behind a per-PACS limit on
 simultaneous associations, with every pynetdicom timeout set and an overall deadline.
-pynetdicom's failures leave as the typed errors of `dicom_mcp.dicom.errors`.
+Only `scu.py` touches pynetdicom; failures leave as the typed errors of `errors.py`, put into
+words by `failures.py`.
 
 With `ClientConfig.association_lifetime` > 0 (DICOM_MCP_ASSOCIATION_LIFETIME, 0.5 s by
 default), C-FIND associations that end cleanly are kept for the next C-FIND to the same PACS
@@ -32,22 +33,14 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from dicom_mcp.dicom import scu
-from dicom_mcp.dicom.errors import (
-    AssociationAborted,
-    IdentifierNotEncodable,
-    PacsBusy,
-    PacsError,
-    QueryFailed,
-)
-from dicom_mcp.dicom.patches import configure_pynetdicom
+from dicom_mcp.dicom import failures, scu
+from dicom_mcp.dicom.errors import IdentifierNotEncodable, PacsError, QueryFailed
 from dicom_mcp.dicom.pool import Lease, Pool, PoolTimeout
 from dicom_mcp.dicom.queries import Query
-from dicom_mcp.dicom.scu import VERIFICATION, Association
+from dicom_mcp.dicom.reactor import configure_pynetdicom
+from dicom_mcp.dicom.scu import Channel
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicom.values import JsonValue
-
-__all__ = ["VERIFICATION", "ClientConfig", "DicomClient", "FindResult", "configure_pynetdicom"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,12 +82,12 @@ class DicomClient:
             network=config.network_timeout,
         )
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
-        self._pools: dict[str, Pool[Association]] = {}
+        self._pools: dict[str, Pool[Channel]] = {}
         # anyio's default pool has 40 threads; per-PACS limiters bound the real concurrency.
         self._threads = anyio.CapacityLimiter(256)
         self._open = 0
         self._open_lock = threading.Lock()
-        self._live: set[Association] = set()
+        self._live: set[Channel] = set()
         self._closing = False
 
     @property
@@ -122,9 +115,8 @@ class DicomClient:
         self._closing = True
         with self._open_lock:
             live = list(self._live)
-        for assoc in live:
-            assoc.abort()
-            assoc.dimse.msg_queue.put((None, None))  # wake a reader blocked on the DIMSE queue
+        for channel in live:
+            scu.abort(channel)
         self.close()
         return len(live)
 
@@ -146,7 +138,7 @@ class DicomClient:
         with anyio.move_on_after(budget) as waiting:
             await limiter.acquire()
         if waiting.cancelled_caught:
-            raise PacsBusy(f"every association to {target.describe()} stayed busy for the whole deadline")
+            raise failures.busy(target.describe(), waiting_for_slot=True)
         try:
             # Not abandoned on cancellation: the slot is only freed once the association is
             # settled, and the deadline (the timeout of every wait) bounds how long that takes.
@@ -165,7 +157,7 @@ class DicomClient:
             limiter = self._limiters[target.key] = anyio.CapacityLimiter(self._limit(target))
         return limiter
 
-    def _pool_for(self, target: Target) -> Pool[Association]:
+    def _pool_for(self, target: Target) -> Pool[Channel]:
         pool = self._pools.get(target.key)
         if pool is None:
             pool = Pool(self._limit(target), self._config.association_lifetime, scu.usable, scu.close)
@@ -175,17 +167,17 @@ class DicomClient:
     def _echo_blocking(self, target: Target, give_up: float) -> float:
         started = time.perf_counter()
         with self._counted():
-            assoc = scu.associate(self._ae, target, give_up)
+            channel = scu.associate(self._ae, target, give_up)
             settled = False  # the exchange ran to its end, whatever the status: release, don't abort
             try:
-                with self._tracked(assoc), self._explained():
-                    scu.echo(assoc, target, give_up, self._config.dimse_timeout)
+                with self._tracked(channel), self._explained():
+                    scu.echo(channel, target, give_up, self._config.dimse_timeout)
                 settled = True
             except QueryFailed:
                 settled = True
                 raise
             finally:
-                scu.close(assoc, graceful=settled)
+                scu.close(channel, graceful=settled)
         return (time.perf_counter() - started) * 1000
 
     def _find_blocking(self, target: Target, query: Query, limit: int, give_up: float) -> FindResult:
@@ -211,7 +203,7 @@ class DicomClient:
                 except IdentifierNotEncodable:
                     self._settle(pool, lease, reuse)  # nothing was sent: the association is as it was
                     raise
-                except scu.Dropped:
+                except failures.Dropped:
                     pool.discard(lease, graceful=False)
                     if lease.reused and attempt == 1 and not self._closing:
                         logger.info(
@@ -229,20 +221,18 @@ class DicomClient:
                 return FindResult(found.matches, found.truncated)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _settle(self, pool: Pool[Association], lease: Lease[Association], reuse: bool) -> None:
+    def _settle(self, pool: Pool[Channel], lease: Lease[Channel], reuse: bool) -> None:
         """Keep an association whose exchange ended cleanly, or release it off the answer's path."""
         if reuse and not self._closing:
             pool.give_back(lease)
         else:  # released after the answer is on its way; the slot stays taken until then
             pool.discard(lease, graceful=True, wait=False)
 
-    def _lease(
-        self, pool: Pool[Association], target: Target, give_up: float, *, reuse: bool
-    ) -> Lease[Association]:
+    def _lease(self, pool: Pool[Channel], target: Target, give_up: float, *, reuse: bool) -> Lease[Channel]:
         try:
             return pool.acquire(partial(scu.associate, self._ae, target, give_up), give_up, reuse=reuse)
         except PoolTimeout as exc:
-            raise PacsBusy(f"no association to {target.describe()} came free within the deadline") from exc
+            raise failures.busy(target.describe(), waiting_for_slot=False) from exc
 
     @contextmanager
     def _explained(self) -> Iterator[None]:
@@ -251,18 +241,18 @@ class DicomClient:
             yield
         except PacsError as exc:
             if self._closing:
-                raise AssociationAborted("the service is shutting down; the operation was stopped") from exc
+                raise failures.shutting_down() from exc
             raise
 
     @contextmanager
-    def _tracked(self, assoc: Association) -> Iterator[None]:
+    def _tracked(self, channel: Channel) -> Iterator[None]:
         with self._open_lock:
-            self._live.add(assoc)
+            self._live.add(channel)
         try:
             yield
         finally:
             with self._open_lock:
-                self._live.discard(assoc)
+                self._live.discard(channel)
 
     @contextmanager
     def _counted(self) -> Iterator[None]:

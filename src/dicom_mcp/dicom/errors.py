@@ -1,4 +1,4 @@
-"""The DICOM layer's exception tree.
+"""The DICOM layer's branch of the service's exception tree (`dicom_mcp.errors`).
 
     DicomError
     ├── InvalidQuery            the caller's input cannot become a valid identifier
@@ -8,18 +8,21 @@
         ├── AssociationRejected the PACS refused the association (reason given)
         ├── AssociationAborted  the association was aborted mid-operation
         ├── PacsTimeout         a timeout or the overall deadline expired
-        ├── PacsBusy            no association slot came free in time
+        ├── PacsBusy            no association slot came free in time (pool.PoolTimeout too)
         └── QueryFailed         a C-ECHO/C-FIND answered with a failure status
+    TlsSetupError               (a ConfigurationError too) a node's TLS files cannot be used
 
-pynetdicom's and pydicom's own errors are translated into these once, in `scu.py`, `queries.py`
-and `client.py`. Messages name the cause (status code, rejection reason, which timeout) and
-never carry patient data.
+Failures of a PACS are put into words in one module, `failures.py`; queries.py translates
+pydicom's encoding errors. Messages name the cause (status code, rejection reason, which
+timeout) and never carry patient data.
 """
 
 from __future__ import annotations
 
+from dicom_mcp.errors import ConfigurationError, DicomMcpError
 
-class DicomError(Exception):
+
+class DicomError(DicomMcpError):
     """Base class for every error raised by `dicom_mcp.dicom`."""
 
 
@@ -61,3 +64,7 @@ class QueryFailed(PacsError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class TlsSetupError(DicomError, ConfigurationError):
+    """A node's TLS settings cannot be used (a certificate, key or CA file missing or invalid)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dicom_mcp.dicom.client import DicomClient, FindResult
-from dicom_mcp.dicom.presets import Level
+from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.target import Target
 

@@ -23,10 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from dicom_mcp.dicom.errors import PacsBusy
+
 C = TypeVar("C")
 
 
-class PoolTimeout(Exception):
+class PoolTimeout(PacsBusy):
     """No connection could be had before the deadline (every slot in use or closing)."""
 
 

@@ -11,8 +11,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from dicom_mcp.dicom.errors import IdentifierNotEncodable, InvalidQuery
-from dicom_mcp.dicom.levels import check_level
-from dicom_mcp.dicom.presets import PRESET_NAMES, Level, preset_attributes
+from dicom_mcp.dicom.levels import Level
+from dicom_mcp.dicom.presets import PRESET_NAMES, check_level, preset_attributes
 from dicom_mcp.dicom.validation import (
     check_code,
     check_date,

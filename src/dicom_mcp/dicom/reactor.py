@@ -1,4 +1,16 @@
-"""pynetdicom's DUL reactor, woken by events instead of polling every millisecond.
+"""pynetdicom, changed for the whole process: quiet logging, and a DUL reactor woken by events.
+
+With `scu.py`, the only module that touches pynetdicom. `configure_pynetdicom()` runs once,
+before any association opens (the client's constructor calls it).
+
+A failed connection's socket is closed (see `_shutdown_then_close`).
+
+Logging: pynetdicom would log identifiers (patient data) and per-message chatter; both are off.
+pydicom's checks of values read off the wire are off too: they only warn, their warnings quote
+the value (patient data), and they cost a regular expression per UID. Values sent are checked
+by `validation.py` before any query is built.
+
+The reactor:
 
 Each pynetdicom association runs a DUL thread that, whenever it has nothing to do, sleeps
 1 ms and looks again (its own source says "TODO: make this event based"). With a dozen
@@ -7,33 +19,114 @@ from the threads doing real work, and every message we send waits up to a millis
 picked up. `install()` replaces the loop with one that blocks in `select()` on the
 association's socket and on a wake-up socket, which `send_pdu`, `kill_dul` and `stop_dul`
 write to. The steps of each turn are pynetdicom's own, in its order; only the wait between
-turns changes. The wait is capped (`_MAX_WAIT`) so the ARTIM timer is still checked.
+turns changes. The wait is capped (`MAX_WAIT`) so the ARTIM timer is still checked.
 
-Installed by `patches.configure_pynetdicom`, at start-up.
+The methods replaced here are copies of pynetdicom 3.0.4's, changed only in how they wait. A
+pynetdicom whose originals differ (by a fingerprint of their source) is refused at start-up
+with a clear message, rather than run with a silently diverged copy.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import logging
 import queue
 import select
 import socket
 import time
+from collections.abc import Mapping
 from contextlib import suppress
-from typing import Any
+from typing import Any, Final
 
+import pynetdicom
+from pydicom import config as pydicom_config
+from pynetdicom import _config
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu import A_ABORT_RQ
+from pynetdicom.transport import AssociationSocket
+
+from dicom_mcp.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
-_MAX_WAIT = 0.02  # seconds between checks of the ARTIM timer when nothing happens
-_original_send_pdu = DULServiceProvider.send_pdu
-_original_kill_dul = DULServiceProvider.kill_dul
+MAX_WAIT = 0.02  # seconds between checks of the ARTIM timer when nothing happens
+# SHA-256 (first 16 hex digits) of pynetdicom 3.0.4's source of each method this module
+# replaces, wraps or calls from its copy of the reactor loop.
+EXPECTED_SOURCES: Final = {
+    "run_reactor": "e3a10eb3a0931e48",
+    "send_pdu": "7cbce5da8594124e",
+    "kill_dul": "5ceccf8dd01c2072",
+    "stop_dul": "28a7e0be126e7b30",
+    "_process_recv_primitive": "4c0ebbb3e646e35e",
+    "_is_transport_event": "8725ed03bb8fbdef",
+}
+
+
+# pynetdicom's own methods, as imported (before install() replaces some of them).
+ORIGINALS: Final = {name: getattr(DULServiceProvider, name) for name in EXPECTED_SOURCES}
+_original_send_pdu = ORIGINALS["send_pdu"]
+_original_kill_dul = ORIGINALS["kill_dul"]
+
+
+class PynetdicomChanged(ConfigurationError):
+    """The installed pynetdicom is not the one this module's copies were written against."""
+
+
+def configure_pynetdicom() -> None:
+    """Quiet pynetdicom's logging, stop pydicom's read-side value checks, install the reactor.
+
+    Raises:
+        PynetdicomChanged: the installed pynetdicom's reactor no longer looks as expected.
+    """
+    pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
+    _config.LOG_REQUEST_IDENTIFIERS = False
+    _config.LOG_RESPONSE_IDENTIFIERS = False
+    _config.LOG_HANDLER_LEVEL = "none"
+    logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    # pynetdicom 3.0 skips close() when shutdown() fails, as it does on a socket whose connect()
+    # was refused, and then drops its only reference inside connect(): the socket is freed
+    # unclosed (a ResourceWarning). No close after associate() can reach it, so the fix is here.
+    setattr(AssociationSocket, "_shutdown_socket", _shutdown_then_close)  # noqa: B010
+    install()
+
+
+def _shutdown_then_close(self: AssociationSocket) -> None:
+    sock = self.socket
+    if sock is None:
+        return
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+def diverged(methods: Mapping[str, Any] | None = None) -> list[str]:
+    """The names of `methods` (default: pynetdicom's originals) whose source is not as expected."""
+    methods = ORIGINALS if methods is None else methods
+    changed = []
+    for name, digest in EXPECTED_SOURCES.items():
+        try:
+            source = inspect.getsource(methods[name])
+        except (KeyError, OSError, TypeError):
+            source = ""
+        if hashlib.sha256(source.encode()).hexdigest()[:16] != digest:
+            changed.append(name)
+    return changed
 
 
 def install() -> None:
-    """Make every DUL thread started from now on event-driven (idempotent)."""
+    """Make every DUL thread started from now on event-driven (idempotent).
+
+    Raises:
+        PynetdicomChanged: see `diverged`.
+    """
+    changed = diverged()
+    if changed:
+        raise PynetdicomChanged(
+            f"pynetdicom {pynetdicom.__version__} changed DULServiceProvider.{', '.join(changed)}: "
+            "dicom-mcp's event-driven reactor (dicom/reactor.py) was written for pynetdicom 3.0.4. "
+            "Install pynetdicom>=3.0.4,<3.1, or update reactor.py and its fingerprints."
+        )
     DULServiceProvider.run_reactor = _run_reactor  # type: ignore[method-assign]
     DULServiceProvider.send_pdu = _send_pdu  # type: ignore[method-assign]
     DULServiceProvider.kill_dul = _kill_dul  # type: ignore[method-assign]
@@ -109,7 +202,7 @@ def _turns(self: DULServiceProvider, wakeup: socket.socket) -> None:
 
 
 def _wait(self: DULServiceProvider, wakeup: socket.socket) -> None:
-    """Until the peer sends data, a primitive is queued, the thread is killed, or _MAX_WAIT."""
+    """Until the peer sends data, a primitive is queued, the thread is killed, or MAX_WAIT."""
     if self._kill_thread or not self.to_provider_queue.empty():
         return
     watched: list[Any] = [wakeup]
@@ -121,7 +214,7 @@ def _wait(self: DULServiceProvider, wakeup: socket.socket) -> None:
             return
         watched.append(raw)
     try:
-        ready, _, _ = select.select(watched, [], [], _MAX_WAIT)
+        ready, _, _ = select.select(watched, [], [], MAX_WAIT)
     except (OSError, ValueError):  # the socket closed under us: let the next turn see it
         return
     if wakeup in ready:

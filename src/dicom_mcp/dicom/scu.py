@@ -1,14 +1,16 @@
-"""pynetdicom, wrapped: associate, one C-ECHO or C-FIND, close.
+"""pynetdicom, behind one door: associate, one C-ECHO or C-FIND, close or abort.
 
-Blocking functions for `client.py`'s worker threads. Two departures from pynetdicom's own
+Blocking functions for `client.py`'s worker threads, which hold each association as an opaque
+`Channel` and never touch pynetdicom themselves. Two departures from pynetdicom's own
 `send_c_find` are deliberate (and measured in bench/):
 - Each association's reactor thread is stopped as soon as the association is accepted. It
-  only polled (1,000 wake-ups a second per association) and, when resumed between operations,
-  could take a C-FIND response off the DIMSE queue before the operation waiting for it saw it
-  (pynetdicom issue 875): here the operation's own thread is the queue's only reader, and it
-  checks that every response answers its message ID.
+  only polled and, when resumed between operations, could take a C-FIND response off the
+  DIMSE queue before the operation waiting for it saw it (pynetdicom issue 875): here the
+  operation's own thread is the queue's only reader, and it checks that every response
+  answers its message ID.
 - Responses are shaped straight from their raw elements (`values.shaper_for`), and the
   deadline is the timeout of each wait on the queue, so no timer thread runs per operation.
+What pynetdicom reports is turned into errors by `failures.py`.
 """
 
 from __future__ import annotations
@@ -17,53 +19,36 @@ import queue
 import socket
 import time
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import BytesIO
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
-from pydicom.dataset import Dataset
 from pydicom.uid import UID
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_ECHO, C_FIND
 from pynetdicom.dsutils import decode
 
-from dicom_mcp.dicom.errors import (
-    AssociationAborted,
-    AssociationRejected,
-    PacsError,
-    PacsTimeout,
-    PacsUnreachable,
-)
+from dicom_mcp.dicom import failures
 from dicom_mcp.dicom.queries import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, Query
-from dicom_mcp.dicom.status import CANCEL, SUCCESS, raise_for_echo_status, raise_for_find_status
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicom.tls import tls_arguments
 from dicom_mcp.dicom.values import JsonValue, Shaper, shaper_for
 
 R = TypeVar("R", C_FIND, C_ECHO)
-__all__ = [
-    "VERIFICATION",
-    "Association",
-    "Dropped",
-    "Found",
-    "associate",
-    "build_ae",
-    "close",
-    "echo",
-    "find",
-]
 
-VERIFICATION = "1.2.840.10008.1.1"
-_PENDING = frozenset({0xFF00, 0xFF01})
+VERIFICATION: Final = "1.2.840.10008.1.1"
 # A PACS at its own association limit rejects "transient"; dcmqrscp, for one, frees slots lazily.
 _TRANSIENT_RETRY_PAUSES = (0.05, 0.2, 0.5)
 _ESTABLISHED = "Sta6"  # the DUL state of an association ready for DIMSE messages
 _CLOSED = "Sta1"
 
 
-class Dropped(AssociationAborted):
-    """The connection closed (or was aborted) before the PACS answered at all."""
+@dataclass(eq=False)
+class Channel:
+    """One established association, as the client holds it (hashable by identity)."""
+
+    assoc: Association = field(repr=False)
 
 
 @dataclass
@@ -105,6 +90,17 @@ class _Probe:
         # Wake the reader blocked on the DIMSE queue: the peer aborted or closed the connection.
         event.assoc.dimse.msg_queue.put((None, None))
 
+    def attempt(self, assoc: Association, target: Target) -> failures.Attempt:
+        return failures.Attempt(
+            connected=self.connected,
+            waited=time.monotonic() - self.connected_at if self.connected else 0.0,
+            rejection=self.rejection,
+            answered=assoc.acceptor.primitive is not None,
+            aborted=bool(assoc.is_aborted),
+            contexts_accepted=bool(assoc.accepted_contexts),
+            tls=target.tls is not None,
+        )
+
 
 def build_ae(calling_ae_title: str, *, connect: float, acse: float, dimse: float, network: float) -> AE:
     """The one application entity every association is requested from, with every timeout set."""
@@ -121,7 +117,7 @@ def build_ae(calling_ae_title: str, *, connect: float, acse: float, dimse: float
     return ae
 
 
-def associate(ae: AE, target: Target, give_up: float) -> Association:
+def associate(ae: AE, target: Target, give_up: float) -> Channel:
     """Associate, retrying a transient rejection (a PACS at its association limit) a few times."""
     for pause in (*_TRANSIENT_RETRY_PAUSES, None):
         probe = _Probe()
@@ -140,15 +136,18 @@ def associate(ae: AE, target: Target, give_up: float) -> Association:
         if assoc.is_established:
             assoc.join(timeout=ae.acse_timeout)  # the reactor thread, already on its way out
             assoc._is_paused = True  # what release() waits for before it negotiates
-            return assoc
+            return Channel(assoc)
         if not probe.transient or pause is None or time.monotonic() + pause >= give_up:
-            raise _association_failure(target, assoc, probe, ae.acse_timeout)
+            raise failures.association_failure(
+                target.describe(), probe.attempt(assoc, target), ae.acse_timeout
+            )
         time.sleep(pause)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def usable(assoc: Association) -> bool:
+def usable(channel: Channel) -> bool:
     """Established, its DUL thread alive and ready for data, nothing unread on its queue."""
+    assoc = channel.assoc
     return bool(
         assoc.is_established
         and assoc.dul.is_alive()
@@ -157,8 +156,9 @@ def usable(assoc: Association) -> bool:
     )
 
 
-def close(assoc: Association, graceful: bool) -> None:
+def close(channel: Channel, graceful: bool) -> None:
     """Release (if `graceful`) or abort an association; only stop its DUL if the peer already closed."""
+    assoc = channel.assoc
     state = assoc.dul.state_machine.current_state
     with suppress(Exception):  # best effort: the operation's outcome is already decided
         if state == _CLOSED:
@@ -169,18 +169,26 @@ def close(assoc: Association, graceful: bool) -> None:
             assoc.abort()
 
 
-def echo(assoc: Association, target: Target, give_up: float, dimse_timeout: float) -> None:
+def abort(channel: Channel) -> None:
+    """Abort an association under a running operation, and wake the operation waiting on it."""
+    with suppress(Exception):
+        channel.assoc.abort()
+    channel.assoc.dimse.msg_queue.put((None, None))
+
+
+def echo(channel: Channel, target: Target, give_up: float, dimse_timeout: float) -> None:
     """One C-ECHO exchange; raises unless it succeeds."""
+    assoc = channel.assoc
     context_id, _ = _context(assoc, VERIFICATION, target)
     request = C_ECHO()
     request.MessageID, request.AffectedSOPClassUID = 1, VERIFICATION
     assoc.dimse.send_msg(request, context_id)
-    response = _next_response(assoc, target, give_up, dimse_timeout, C_ECHO, 1, first=True)
-    raise_for_echo_status(_status(response))
+    _, status = _next_response(assoc, target, give_up, dimse_timeout, C_ECHO, 1, first=True)
+    failures.check_echo_status(status)
 
 
 def find(
-    assoc: Association,
+    channel: Channel,
     target: Target,
     query: Query,
     limit: int,
@@ -193,6 +201,7 @@ def find(
     Raises:
         IdentifierNotEncodable: before anything is sent; the association is still clean.
     """
+    assoc = channel.assoc
     context_id, syntax = _context(assoc, query.model, target)
     request = C_FIND()
     request.MessageID, request.AffectedSOPClassUID, request.Priority = msg_id, query.model, 2
@@ -202,10 +211,12 @@ def find(
     matches: list[dict[str, JsonValue]] = []
     truncated = False
     while True:
-        response = _next_response(assoc, target, give_up, dimse_timeout, C_FIND, msg_id, first=not matches)
-        if response.Status not in _PENDING:
-            raise_for_find_status(_status(response), cancelled=truncated)
-            return Found(matches, truncated, response.Status in (SUCCESS, CANCEL))
+        response, status = _next_response(
+            assoc, target, give_up, dimse_timeout, C_FIND, msg_id, first=not matches
+        )
+        if status not in failures.PENDING:
+            failures.check_find_status(status, cancelled=truncated)
+            return Found(matches, truncated, status in (failures.SUCCESS, failures.CANCEL))
         if response.Identifier is None:
             continue
         if len(matches) < limit:
@@ -224,23 +235,24 @@ def _next_response(
     kind: type[R],
     msg_id: int,
     first: bool,
-) -> R:
-    """The next DIMSE message, which must answer `msg_id`; waits no longer than either timeout."""
+) -> tuple[R, int]:
+    """The next DIMSE message, which must answer `msg_id`, and its status; waits no longer than
+    either timeout."""
     where = target.describe()
     remaining = give_up - time.monotonic()
     try:
         _, response = assoc.dimse.msg_queue.get(timeout=max(min(dimse_timeout, remaining), 0.0))
     except queue.Empty:
-        if remaining <= dimse_timeout:
-            raise PacsTimeout(f"{where} did not finish within the query deadline") from None
-        raise PacsTimeout(f"{where} sent nothing for the DIMSE timeout ({dimse_timeout:g} s)") from None
-    if response is None:  # put there by _Probe.on_close (or by the client, shutting down)
-        raise (Dropped if first else AssociationAborted)(f"{where} aborted the association mid-operation")
+        raise failures.silent(
+            where, deadline_reached=remaining <= dimse_timeout, dimse_timeout=dimse_timeout
+        ) from None
+    if response is None:  # put there by _Probe.on_close, or by abort()
+        raise failures.closed(where, before_any_answer=first)
     if not isinstance(response, kind) or response.MessageIDBeingRespondedTo != msg_id:
-        raise AssociationAborted(f"{where} sent a message that answers no request of ours")
+        raise failures.stray_message(where)
     if response.Status is None:
-        raise AssociationAborted(f"{where} sent a response without a status")
-    return response
+        raise failures.no_status(where)
+    return response, int(response.Status)
 
 
 def _shaped(shape: Shaper, identifier: BytesIO, syntax: UID) -> dict[str, JsonValue]:
@@ -254,40 +266,4 @@ def _context(assoc: Association, abstract_syntax: str, target: Target) -> tuple[
     for context in assoc.accepted_contexts:
         if context.abstract_syntax == abstract_syntax and context.context_id is not None:
             return context.context_id, context.transfer_syntax[0]
-    raise AssociationRejected(f"{target.describe()} did not accept the service {abstract_syntax}")
-
-
-def _status(response: C_FIND | C_ECHO) -> Dataset:
-    status = Dataset()
-    status.Status = response.Status
-    return status
-
-
-def _association_failure(
-    target: Target, assoc: Association, probe: _Probe, acse_timeout: float | None
-) -> PacsError:
-    where = target.describe()
-    if probe.rejection is not None:
-        return AssociationRejected(f"{where} rejected the association ({probe.rejection})")
-    unanswered = probe.connected and assoc.acceptor.primitive is None
-    if unanswered and acse_timeout is not None and time.monotonic() - probe.connected_at >= acse_timeout:
-        # pynetdicom aborts the association itself when the ACSE timeout expires: not the PACS's abort.
-        return PacsTimeout(
-            f"{where} accepted the connection but did not answer the association request "
-            f"within the ACSE timeout ({acse_timeout:g} s)"
-        )
-    if not probe.connected:
-        if target.tls is not None:
-            return PacsUnreachable(
-                f"could not open a TLS connection to {where} (refused, or certificate rejected)"
-            )
-        return PacsUnreachable(f"could not open a TCP connection to {where}")
-    if assoc.is_aborted and assoc.acceptor.primitive is not None and not assoc.accepted_contexts:
-        return AssociationAborted(f"{where} accepted none of the query services this server uses")
-    if assoc.is_aborted and target.tls is not None:
-        return AssociationAborted(
-            f"{where} closed the TLS connection during negotiation (client certificate refused?)"
-        )
-    if assoc.is_aborted:
-        return AssociationAborted(f"{where} aborted the association during negotiation")
-    return PacsTimeout(f"{where} did not answer the association request in time")
+    raise failures.service_not_accepted(target.describe(), abstract_syntax)

@@ -75,9 +75,9 @@ def check_integer(param: str, value: str) -> str:
     return value.strip()
 
 
-def check_date(param: str, value: str, *, allow_range: bool = True) -> str:
+def check_date(param: str, value: str) -> str:
     """Check a date `YYYYMMDD`, or a range `A-B`, `A-` or `-B` of such dates."""
-    if allow_range and "-" in value:
+    if "-" in value:
         start, sep, end = value.partition("-")
         if not (start or end) or "-" in end:
             raise InvalidQuery(

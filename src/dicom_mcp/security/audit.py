@@ -41,10 +41,6 @@ class AuditSink:
             self._stream = path.open("a", encoding="utf-8")
             self._owned = True
 
-    @property
-    def enabled(self) -> bool:
-        return self._stream is not None
-
     def record(self, event: str, **fields: Any) -> None:
         """Append one record; `event` is a key of EVENT_CODES."""
         if self._stream is None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import anyio
 
 from dicom_mcp.dicom.target import Target
+from dicom_mcp.errors import DicomMcpError
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _HOSTNAME = re.compile(
@@ -26,7 +27,7 @@ _HOSTNAME = re.compile(
 )
 
 
-class TargetRefused(ValueError):
+class TargetRefused(DicomMcpError, ValueError):
     """The requested target is malformed or not admitted by the operator's allowlist."""
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
 from dicom_mcp.dicom.target import Target
+from dicom_mcp.errors import SessionError
 from dicom_mcp.sessions.store import SessionEntry, SessionStore
+from dicom_mcp.window import SlidingWindow
 
 HANDLE_BYTES = 24
 MAX_HANDLE_LENGTH = 128
@@ -25,11 +27,11 @@ MAX_HANDLE_LENGTH = 128
 MAX_CHOSEN_CONNECTIONS = 100_000
 
 
-class SessionNotFound(LookupError):
+class SessionNotFound(SessionError, LookupError):
     """A session handle is unknown, expired, or belongs to someone else."""
 
 
-class TooManySessions(RuntimeError):
+class TooManySessions(SessionError):
     """A principal configured more sessions than allowed within one session lifetime."""
 
 
@@ -63,10 +65,7 @@ class SessionResolver:
         self._store = store
         self.default_target = default_target
         self._nodes = nodes or {}
-        self._max_per_principal = max_per_principal
-        self._window = window
-        self._clock = clock
-        self._recent: dict[str, deque[float]] = {}
+        self._recent = SlidingWindow(max_per_principal, window, clock)
         # Connections that configured a PACS, so that losing the choice is an error, not the default.
         self._chosen: OrderedDict[str, None] = OrderedDict()
 
@@ -136,15 +135,8 @@ class SessionResolver:
         return node
 
     def _admit_new_session(self, principal: str) -> None:
-        now = self._clock()
-        recent = self._recent.setdefault(principal, deque())
-        while recent and recent[0] <= now - self._window:
-            recent.popleft()
-        if len(recent) >= self._max_per_principal:
+        if self._recent.admit(principal):
             raise TooManySessions(
-                f"too many sessions: at most {self._max_per_principal} per caller within "
-                f"{self._window:g} s; reuse the session handle you already have"
+                f"too many sessions: at most {self._recent.limit} per caller within "
+                f"{self._recent.seconds:g} s; reuse the session handle you already have"
             )
-        recent.append(now)
-        if len(self._recent) > 10_000:  # forget callers idle for a whole window
-            self._recent = {p: t for p, t in self._recent.items() if t[-1] > now - self._window}

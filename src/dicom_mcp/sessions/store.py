@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dicom_mcp.dicom.target import Target
+from dicom_mcp.errors import SessionError
 
 
-class StoreError(Exception):
+class StoreError(SessionError):
     """Base class for session store failures."""
 
 

@@ -14,6 +14,7 @@ from dicom_mcp.dicom.target import Target
 from dicom_mcp.security.targets import TargetRefused
 from dicom_mcp.services import Services
 from dicom_mcp.sessions.resolver import handle_digest
+from dicom_mcp.tools import addresses
 from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.models import ConfigureResult, EchoResult, PresetsResult
 from dicom_mcp.tools.params import Session, described
@@ -50,15 +51,16 @@ def register_config_tools(server: MCPServer[Any], services: Services) -> None:
                 target, call.caller.principal, call.caller.connection_id
             )
             call.fields["new_session"] = handle_digest(handle)
-        hidden = _hidden(services, target)
+        host, port = addresses.address(services.settings, target)
         return ConfigureResult(
             session=handle,
-            host=None if hidden else target.host,
-            port=None if hidden else target.port,
+            host=host,
+            port=port,
             ae_title=target.ae_title,
             node=target.name,
             expires_after_idle_seconds=int(services.settings.session_ttl),
-            message=f"Configured {_public(services, target)}. Pass session={handle!r} to later DICOM tool calls.",
+            message=f"Configured {addresses.describe(services.settings, target)}. "
+            f"Pass session={handle!r} to later DICOM tool calls.",
         )
 
     async def verify_connection(ctx: Context[Any, Any], session: Session = None) -> EchoResult:
@@ -74,7 +76,9 @@ def register_config_tools(server: MCPServer[Any], services: Services) -> None:
             except PacsError as exc:
                 call.fields["echo"] = type(exc).__name__
                 return _echo_result(services, target, None, f"C-ECHO failed: {exc}")
-        return _echo_result(services, target, millis, f"{_public(services, target)} answered C-ECHO")
+        return _echo_result(
+            services, target, millis, f"{addresses.describe(services.settings, target)} answered C-ECHO"
+        )
 
     def get_attribute_presets() -> PresetsResult:
         """List the attribute presets each query tool accepts, with the DICOM keywords they return."""
@@ -110,25 +114,12 @@ async def _choose(
     return await services.policy.admit(host, port, called)
 
 
-def _hidden(services: Services, target: Target) -> bool:
-    """Named nodes (the default one too) keep their host and port to themselves unless the operator
-    exposes them; an ad-hoc target's address is the caller's own input."""
-    return target.name is not None and not services.settings.expose_node_hosts
-
-
-def _public(services: Services, target: Target) -> str:
-    """Describe a target as callers may see it."""
-    if _hidden(services, target):
-        return f"node {target.name!r} ({target.ae_title})"
-    return target.describe()
-
-
 def _echo_result(services: Services, target: Target, millis: float | None, message: str) -> EchoResult:
-    hidden = _hidden(services, target)
+    host, port = addresses.address(services.settings, target)
     return EchoResult(
         success=millis is not None,
-        host=None if hidden else target.host,
-        port=None if hidden else target.port,
+        host=host,
+        port=port,
         ae_title=target.ae_title,
         node=target.name,
         round_trip_ms=None if millis is None else round(millis, 1),

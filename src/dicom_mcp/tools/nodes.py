@@ -9,21 +9,22 @@ from mcp_types import ToolAnnotations
 
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.services import Services
+from dicom_mcp.tools.addresses import address
 from dicom_mcp.tools.models import NodeInfo, NodesResult
 from dicom_mcp.tools.params import described
 
 
 def register_node_tools(server: MCPServer[Any], services: Services) -> None:
     """Add list_dicom_nodes to `server`."""
-    expose = services.settings.expose_node_hosts
 
     def info(name: str, target: Target, description: str) -> NodeInfo:
+        host, port = address(services.settings, target)
         return NodeInfo(
             name=name,
             description=description,
             ae_title=target.ae_title,
-            host=target.host if expose else None,
-            port=target.port if expose else None,
+            host=host,
+            port=port,
             tls=target.tls is not None,
         )
 

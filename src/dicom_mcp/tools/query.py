@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import ToolAnnotations
@@ -11,7 +12,7 @@ from pydantic import Field
 
 from dicom_mcp.dicom import hierarchy
 from dicom_mcp.dicom.errors import InvalidQuery
-from dicom_mcp.dicom.presets import Level
+from dicom_mcp.dicom.levels import TOOL, Level
 from dicom_mcp.dicom.queries import build_query
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import tool_call
@@ -19,6 +20,45 @@ from dicom_mcp.tools.models import QueryResult
 from dicom_mcp.tools.params import Additional, Exclude, Limit, Preset, Session, described
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+# Each tool's matching parameters and the DICOM keyword each one matches.
+MATCHING: Final[Mapping[Level, Mapping[str, str]]] = {
+    Level.PATIENT: {
+        "name_pattern": "PatientName",
+        "patient_id": "PatientID",
+        "birth_date": "PatientBirthDate",
+    },
+    Level.STUDY: {
+        "patient_id": "PatientID",
+        "study_date": "StudyDate",
+        "modality_in_study": "ModalitiesInStudy",
+        "study_description": "StudyDescription",
+        "accession_number": "AccessionNumber",
+        "study_instance_uid": "StudyInstanceUID",
+    },
+    Level.SERIES: {
+        "study_instance_uid": "StudyInstanceUID",
+        "modality": "Modality",
+        "series_number": "SeriesNumber",
+        "series_description": "SeriesDescription",
+        "series_instance_uid": "SeriesInstanceUID",
+    },
+    Level.INSTANCE: {
+        "series_instance_uid": "SeriesInstanceUID",
+        "instance_number": "InstanceNumber",
+        "sop_instance_uid": "SOPInstanceUID",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """The arguments every query tool shares."""
+
+    preset: str | None
+    additional: list[str] | None
+    exclude: list[str] | None
+    session: str | None
+    limit: int | None
 
 
 def _text(description: str) -> Any:
@@ -31,24 +71,17 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
     settings = services.settings
 
     async def run(
-        ctx: Context[Any, Any],
-        tool: str,
-        level: Level,
-        matching: Mapping[str, tuple[str, str | None]],
-        preset: str | None,
-        additional: list[str] | None,
-        exclude: list[str] | None,
-        session: str | None,
-        limit: int | None,
+        ctx: Context[Any, Any], level: Level, values: Mapping[str, str | None], options: Options
     ) -> QueryResult:
-        async with tool_call(services, ctx, tool, "query", session) as call:
+        matching = {MATCHING[level][param]: (param, value) for param, value in values.items()}
+        async with tool_call(services, ctx, TOOL[level], "query", options.session) as call:
             call.fields.update(level=level.value, keys={k: v for k, (_, v) in matching.items() if v})
-            wanted = limit or settings.default_limit
+            wanted = options.limit or settings.default_limit
             if wanted > settings.max_limit:
                 raise InvalidQuery(f"limit must be an integer between 1 and {settings.max_limit}")
-            query = build_query(level, matching, preset, additional, exclude)
+            query = build_query(level, matching, options.preset, options.additional, options.exclude)
             target = await services.resolver.resolve(
-                session, call.caller.principal, call.caller.connection_id
+                options.session, call.caller.principal, call.caller.connection_id
             )
             call.target(target)
             with services.metrics.timed(target, "c-find"):
@@ -82,22 +115,9 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         limit: Limit = None,
     ) -> QueryResult:
         """Find patients by name pattern, ID or birth date."""
-        matching = {
-            "PatientName": ("name_pattern", name_pattern),
-            "PatientID": ("patient_id", patient_id),
-            "PatientBirthDate": ("birth_date", birth_date),
-        }
-        return await run(
-            ctx,
-            "query_patients",
-            Level.PATIENT,
-            matching,
-            attribute_preset,
-            additional_attributes,
-            exclude_attributes,
-            session,
-            limit,
-        )
+        values = {"name_pattern": name_pattern, "patient_id": patient_id, "birth_date": birth_date}
+        options = Options(attribute_preset, additional_attributes, exclude_attributes, session, limit)
+        return await run(ctx, Level.PATIENT, values, options)
 
     async def query_studies(
         ctx: Context[Any, Any],
@@ -115,26 +135,20 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         session: Session = None,
         limit: Limit = None,
     ) -> QueryResult:
-        """Find studies by patient, date or range, modality, description, accession number or UID."""
-        matching = {
-            "PatientID": ("patient_id", patient_id),
-            "StudyDate": ("study_date", study_date),
-            "ModalitiesInStudy": ("modality_in_study", modality_in_study),
-            "StudyDescription": ("study_description", study_description),
-            "AccessionNumber": ("accession_number", accession_number),
-            "StudyInstanceUID": ("study_instance_uid", study_instance_uid),
+        """Find studies by patient ID, date or range, modality, description, accession number or UID.
+
+        There is no name filter: find the patient with query_patients first, then pass its patient_id.
+        """
+        values = {
+            "patient_id": patient_id,
+            "study_date": study_date,
+            "modality_in_study": modality_in_study,
+            "study_description": study_description,
+            "accession_number": accession_number,
+            "study_instance_uid": study_instance_uid,
         }
-        return await run(
-            ctx,
-            "query_studies",
-            Level.STUDY,
-            matching,
-            attribute_preset,
-            additional_attributes,
-            exclude_attributes,
-            session,
-            limit,
-        )
+        options = Options(attribute_preset, additional_attributes, exclude_attributes, session, limit)
+        return await run(ctx, Level.STUDY, values, options)
 
     async def query_series(
         ctx: Context[Any, Any],
@@ -152,24 +166,15 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         limit: Limit = None,
     ) -> QueryResult:
         """Find the series of one study, optionally by modality, number, description or UID."""
-        matching = {
-            "StudyInstanceUID": ("study_instance_uid", study_instance_uid),
-            "Modality": ("modality", modality),
-            "SeriesNumber": ("series_number", series_number),
-            "SeriesDescription": ("series_description", series_description),
-            "SeriesInstanceUID": ("series_instance_uid", series_instance_uid),
+        values = {
+            "study_instance_uid": study_instance_uid,
+            "modality": modality,
+            "series_number": series_number,
+            "series_description": series_description,
+            "series_instance_uid": series_instance_uid,
         }
-        return await run(
-            ctx,
-            "query_series",
-            Level.SERIES,
-            matching,
-            attribute_preset,
-            additional_attributes,
-            exclude_attributes,
-            session,
-            limit,
-        )
+        options = Options(attribute_preset, additional_attributes, exclude_attributes, session, limit)
+        return await run(ctx, Level.SERIES, values, options)
 
     async def query_instances(
         ctx: Context[Any, Any],
@@ -185,22 +190,13 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         limit: Limit = None,
     ) -> QueryResult:
         """Find the instances (images) of one series, optionally by number or SOP Instance UID."""
-        matching = {
-            "SeriesInstanceUID": ("series_instance_uid", series_instance_uid),
-            "InstanceNumber": ("instance_number", instance_number),
-            "SOPInstanceUID": ("sop_instance_uid", sop_instance_uid),
+        values = {
+            "series_instance_uid": series_instance_uid,
+            "instance_number": instance_number,
+            "sop_instance_uid": sop_instance_uid,
         }
-        return await run(
-            ctx,
-            "query_instances",
-            Level.INSTANCE,
-            matching,
-            attribute_preset,
-            additional_attributes,
-            exclude_attributes,
-            session,
-            limit,
-        )
+        options = Options(attribute_preset, additional_attributes, exclude_attributes, session, limit)
+        return await run(ctx, Level.INSTANCE, values, options)
 
     for tool in (query_patients, query_studies, query_series, query_instances):
         server.add_tool(tool, description=described(tool), annotations=READ_ONLY)

@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dicom_mcp.dicom.target import Target, TlsSettings
+from dicom_mcp.errors import ConfigurationError
 
 RESERVED = "default"
 
@@ -51,7 +52,7 @@ class _Node(BaseModel):
     tls: _Tls | None = None
 
 
-class NodesFileError(ValueError):
+class NodesFileError(ConfigurationError):
     """The nodes file cannot be used."""
 
 
@@ -61,9 +62,6 @@ class NodeRegistry:
 
     targets: Mapping[str, Target] = field(default_factory=dict)
     descriptions: Mapping[str, str] = field(default_factory=dict)
-
-    def get(self, name: str) -> Target | None:
-        return self.targets.get(name)
 
 
 def load_nodes(path: Path | None) -> NodeRegistry:

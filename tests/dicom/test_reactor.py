@@ -1,0 +1,106 @@
+"""The event-driven DUL reactor on its own: refused when pynetdicom diverges, prompt when it runs."""
+
+from __future__ import annotations
+
+import select
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from pynetdicom import AE
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+
+from dicom_mcp.dicom import reactor
+from dicom_mcp.errors import ConfigurationError
+
+
+@pytest.fixture(scope="module")
+def echo_scp() -> Iterator[int]:
+    """A C-ECHO SCP on a free loopback port."""
+    ae = AE(ae_title="ECHOSCP")
+    ae.add_supported_context(Verification)
+    server = ae.start_server(("127.0.0.1", 0), block=False)
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+
+
+def test_pynetdicom_as_installed_matches_the_fingerprints() -> None:
+    assert reactor.diverged() == []
+
+
+def test_a_changed_method_is_named() -> None:
+    def run_reactor(self: object) -> None:  # a pynetdicom that changed its loop
+        pass
+
+    methods = {**reactor.ORIGINALS, "run_reactor": run_reactor}
+    assert reactor.diverged(methods) == ["run_reactor"]
+    assert reactor.diverged({}) == list(reactor.EXPECTED_SOURCES)
+
+
+def test_a_diverged_pynetdicom_is_refused_at_start_up_with_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(reactor, "diverged", lambda methods=None: ["run_reactor", "send_pdu"])
+    with pytest.raises(ConfigurationError) as refused:
+        reactor.install()
+    message = str(refused.value)
+    assert "DULServiceProvider.run_reactor, send_pdu" in message
+    assert "pynetdicom>=3.0.4,<3.1" in message
+
+
+def test_install_is_idempotent_and_replaces_the_polling_loop() -> None:
+    reactor.install()
+    reactor.install()
+    assert DULServiceProvider.run_reactor.__module__ == reactor.__name__
+    assert DULServiceProvider.stop_dul.__module__ == reactor.__name__
+
+
+def test_associations_run_echo_and_release_promptly_with_the_reactor(echo_scp: int) -> None:
+    reactor.configure_pynetdicom()
+    ae = AE(ae_title="REACTORTEST")
+    ae.add_requested_context(Verification)
+    timings, threads = [], []
+    for _ in range(5):
+        started = time.perf_counter()
+        assoc = ae.associate("127.0.0.1", echo_scp)
+        assert assoc.is_established
+        assert assoc.send_c_echo().Status == 0x0000
+        assoc.release()
+        timings.append(time.perf_counter() - started)
+        threads.append(assoc.dul)
+    # pynetdicom's own loop waits up to 1 ms per turn; the release used to wait on a 50 ms poll.
+    assert max(timings) < 1.0, timings
+    deadline = time.monotonic() + 2
+    while any(thread.is_alive() for thread in threads):
+        assert time.monotonic() < deadline, "a DUL thread outlived its released association"
+        time.sleep(0.01)
+
+
+def test_an_idle_association_does_not_spin(echo_scp: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waiting in select(): an idle DUL thread wakes every 20 ms at most, not every millisecond."""
+    reactor.configure_pynetdicom()
+    waits: list[threading.Thread] = []
+
+    class CountingSelect:
+        @staticmethod
+        def select(*args: object) -> object:
+            waits.append(threading.current_thread())
+            return select.select(*args)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(reactor, "select", CountingSelect)
+    ae = AE(ae_title="REACTORTEST")
+    ae.add_requested_context(Verification)
+    assoc = ae.associate("127.0.0.1", echo_scp)
+    assert assoc.is_established
+    try:
+        waits.clear()
+        time.sleep(0.5)  # the scenario: half a second of nothing
+        idle_turns = sum(thread is assoc.dul for thread in waits)
+    finally:
+        assoc.release()
+    # pynetdicom's own loop would turn about 500 times; ours about 0.5 / MAX_WAIT = 25.
+    assert 0 < idle_turns <= 0.5 / reactor.MAX_WAIT * 1.5, idle_turns
