@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -32,18 +32,21 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
+from pydicom.dataset import Dataset
 
 from dicom_mcp.dicom import failures, scu
-from dicom_mcp.dicom.errors import IdentifierNotEncodable, PacsError, QueryFailed
+from dicom_mcp.dicom.errors import IdentifierNotEncodable, PacsError, QueryFailed, RetrieveTooLarge
 from dicom_mcp.dicom.pool import Lease, Pool, PoolTimeout
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.reactor import configure_pynetdicom
+from dicom_mcp.dicom.retrievals import Keys
 from dicom_mcp.dicom.scu import Channel
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicom.values import JsonValue
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,26 @@ class DicomClient:
         """Run one C-FIND, keeping at most `limit` matches (C-CANCEL once more arrive)."""
         return await self._run(target, self._find_blocking, target, query, limit)
 
+    async def get(
+        self, target: Target, keys: Keys, sop_classes: Sequence[str], max_bytes: int
+    ) -> list[Dataset]:
+        """C-GET the instances `keys` name (of `sop_classes`) into memory, at most `max_bytes` of them.
+
+        Raises:
+            RetrieveTooLarge: they passed `max_bytes`; the C-GET was cancelled.
+        """
+        got = await self._run(target, self._get_blocking, target, keys, tuple(sop_classes), max_bytes)
+        return got.datasets
+
+    async def move(
+        self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None = None
+    ) -> scu.Moved:
+        """C-MOVE what `keys` name to the AE `destination_ae`; `progress(done, total)` as it goes.
+
+        `progress` is called from a worker thread.
+        """
+        return await self._run(target, self._move_blocking, target, keys, destination_ae, progress)
+
     async def _run(
         self, target: Target, func: Callable[..., T], *args: Any, deadline: float | None = None
     ) -> T:
@@ -164,21 +187,53 @@ class DicomClient:
             self._pools[target.key] = pool
         return pool
 
-    def _echo_blocking(self, target: Target, give_up: float) -> float:
-        started = time.perf_counter()
+    def _one_off(
+        self,
+        target: Target,
+        give_up: float,
+        exchange: Callable[[Channel], T],
+        contexts: Any = None,
+        roles: Any = (),
+    ) -> T:
+        """Open an association of its own for one exchange, and release it (abort it on failure)."""
         with self._counted():
-            channel = scu.associate(self._ae, target, give_up)
+            channel = scu.associate(self._ae, target, give_up, contexts, roles)
             settled = False  # the exchange ran to its end, whatever the status: release, don't abort
             try:
                 with self._tracked(channel), self._explained():
-                    scu.echo(channel, target, give_up, self._config.dimse_timeout)
+                    result = exchange(channel)
                 settled = True
-            except QueryFailed:
+            except (QueryFailed, RetrieveTooLarge):
                 settled = True
                 raise
             finally:
                 scu.close(channel, graceful=settled)
+        return result
+
+    def _echo_blocking(self, target: Target, give_up: float) -> float:
+        started = time.perf_counter()
+        self._one_off(target, give_up, lambda ch: scu.echo(ch, target, give_up, self._config.dimse_timeout))
         return (time.perf_counter() - started) * 1000
+
+    def _get_blocking(
+        self, target: Target, keys: Keys, sop_classes: Sequence[str], max_bytes: int, give_up: float
+    ) -> scu.Retrieved:
+        contexts, roles = scu.get_contexts(sop_classes)
+        dimse = self._config.dimse_timeout
+        return self._one_off(
+            target, give_up, lambda ch: scu.get(ch, target, keys, give_up, dimse, max_bytes), contexts, roles
+        )
+
+    def _move_blocking(
+        self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None, give_up: float
+    ) -> scu.Moved:
+        dimse = self._config.dimse_timeout
+        return self._one_off(
+            target,
+            give_up,
+            lambda ch: scu.move(ch, target, keys, destination_ae, give_up, dimse, progress),
+            scu.move_contexts(),
+        )
 
     def _find_blocking(self, target: Target, query: Query, limit: int, give_up: float) -> FindResult:
         pool = self._pool_for(target)

@@ -3,6 +3,7 @@
     DicomError
     ├── InvalidQuery            the caller's input cannot become a valid identifier
     │   └── IdentifierNotEncodable  pydicom could not encode it; nothing was sent
+    ├── RetrieveTooLarge        a C-GET brought more bytes than one call may hold
     └── PacsError               talking to the PACS went wrong
         ├── PacsUnreachable     no TCP connection (refused, no route, DNS)
         ├── AssociationRejected the PACS refused the association (reason given)
@@ -64,6 +65,10 @@ class QueryFailed(PacsError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class RetrieveTooLarge(DicomError):
+    """A retrieval brought more bytes than one call may hold in memory (the C-GET was cancelled)."""
 
 
 class TlsSetupError(DicomError, ConfigurationError):

@@ -27,6 +27,9 @@ PENDING: Final = frozenset({0xFF00, 0xFF01})
 
 _MEANINGS: Final = {
     0xA700: "out of resources",
+    0xA701: "out of resources: unable to calculate the number of matches",
+    0xA702: "out of resources: unable to perform sub-operations",
+    0xA801: "move destination unknown: the PACS has no AE with that title",
     0xA900: "identifier does not match SOP class",
     0x0122: "SOP class not supported",
     0x0210: "duplicate invocation",
@@ -144,3 +147,22 @@ def check_find_status(code: int, *, cancelled: bool) -> None:
     if code == CANCEL:
         raise QueryFailed("the PACS cancelled the C-FIND (status 0xFE00)", code)
     raise QueryFailed(f"C-FIND failed with status 0x{code:04X} ({describe_status(code)})", code)
+
+
+def check_retrieve_status(operation: str, code: int, *, partial_ok: bool) -> None:
+    """Raise unless a final C-GET or C-MOVE response is Success, or a warning after some instances.
+
+    A warning (0xB000: some sub-operations failed) still delivered what it could, so it passes when
+    anything arrived; the counts say what failed.
+    """
+    if code == SUCCESS or (0xB000 <= code <= 0xBFFF and partial_ok):
+        return
+    if code == CANCEL:
+        raise QueryFailed(f"the PACS cancelled the {operation} (status 0xFE00)", code)
+    if code == 0xA801:
+        raise QueryFailed(
+            f"{operation} failed with status 0xA801: the PACS does not know the destination's AE title "
+            "(the PACS administrator must register it)",
+            code,
+        )
+    raise QueryFailed(f"{operation} failed with status 0x{code:04X} ({describe_status(code)})", code)
