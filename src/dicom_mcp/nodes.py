@@ -6,6 +6,7 @@
     ae_title = "MAINPACS"
     description = "Main clinical PACS"
     max_associations = 8            # optional, else DICOM_MCP_MAX_ASSOCIATIONS
+    move_destination = false        # optional: true lets move_study/move_series send here
 
     [nodes.main.tls]                # optional: DICOM over TLS (1.2 or newer)
     ca_file = "/etc/dicom-mcp/pacs-ca.pem"
@@ -49,6 +50,7 @@ class _Node(BaseModel):
     ae_title: str = Field(min_length=1, max_length=16)
     description: str = ""
     max_associations: int | None = Field(None, ge=1, le=256)
+    move_destination: bool = False
     tls: _Tls | None = None
 
 
@@ -62,6 +64,7 @@ class NodeRegistry:
 
     targets: Mapping[str, Target] = field(default_factory=dict)
     descriptions: Mapping[str, str] = field(default_factory=dict)
+    move_destinations: frozenset[str] = frozenset()
 
 
 def load_nodes(path: Path | None) -> NodeRegistry:
@@ -74,6 +77,7 @@ def load_nodes(path: Path | None) -> NodeRegistry:
         raise NodesFileError(f"cannot read DICOM_MCP_NODES_FILE {path}: {exc}") from exc
     nodes: dict[str, Target] = {}
     descriptions: dict[str, str] = {}
+    destinations: set[str] = set()
     for name, raw in (data.get("nodes") or {}).items():
         if name == RESERVED:
             raise NodesFileError(f"{path}: the node name {RESERVED!r} is reserved for the DICOM_HOST PACS")
@@ -83,7 +87,9 @@ def load_nodes(path: Path | None) -> NodeRegistry:
             raise NodesFileError(f"{path}: node {name!r}: {exc}") from exc
         nodes[name] = _target(name, node)
         descriptions[name] = node.description
-    return NodeRegistry(MappingProxyType(nodes), MappingProxyType(descriptions))
+        if node.move_destination:
+            destinations.add(name)
+    return NodeRegistry(MappingProxyType(nodes), MappingProxyType(descriptions), frozenset(destinations))
 
 
 def _target(name: str, node: _Node) -> Target:

@@ -11,14 +11,18 @@ from dicom_mcp.logs import install_redaction
 from dicom_mcp.services import Services
 from dicom_mcp.tools.config import register_config_tools
 from dicom_mcp.tools.contract import ToolContract
+from dicom_mcp.tools.move import register_move_tools
 from dicom_mcp.tools.nodes import register_node_tools
 from dicom_mcp.tools.query import register_query_tools
+from dicom_mcp.tools.reading import register_reading_tools
 
 INSTRUCTIONS = """\
-Query a hospital PACS (DICOM C-FIND) for patients, studies, series and instances.
+Query a hospital PACS (DICOM C-FIND) for patients, studies, series and instances, and read them.
 Start with query_patients or query_studies; drill down with query_series (needs a
-StudyInstanceUID) and query_instances (needs a SeriesInstanceUID). To use another PACS,
-call configure_dicom_server and pass the returned `session` to later calls."""
+StudyInstanceUID) and query_instances (needs a SeriesInstanceUID). read_report gives a study's
+reports as text; get_instance_metadata one instance's header. move_study and move_series send
+data to a destination the operator registered. To use another PACS, call configure_dicom_server
+and pass the returned `session` to later calls."""
 
 
 def build_server(services: Services) -> MCPServer[Any]:
@@ -33,5 +37,7 @@ def build_server(services: Services) -> MCPServer[Any]:
     register_config_tools(server, services)
     register_query_tools(server, services)
     register_node_tools(server, services)
+    register_reading_tools(server, services)
+    register_move_tools(server, services)
     server.middleware.append(ToolContract(server, services))
     return server

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     default_limit: int = Field(100, ge=1)
     max_limit: int = Field(1000, ge=1)
 
+    # Reading: instances held in memory per call, and report text returned per report.
+    max_retrieve_bytes: int = Field(64 * 2**20, ge=2**16)
+    report_max_chars: int = Field(20_000, ge=100)
+
     # DICOM sessions (the handles `configure_dicom_server` returns).
     session_store: str = Field("memory://", pattern=r"^(memory://|rediss?://.+)$")
     session_ttl: float = Field(3600.0, gt=0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,10 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.pacs import RunningPacs
+from testbeds.clients import call_error, call_ok, mcp_client
+from testbeds.pacs import RunningPacs
+from testbeds.service import RunningService, run_service, service_env
 from tests.security.tokens import Issuer, write_api_keys
-from tests.service import RunningService, call_error, call_ok, mcp_client, run_service, service_env
 
 pytestmark = pytest.mark.anyio
 
@@ -97,7 +99,7 @@ def test_protected_resource_metadata_is_served(secured: Secured) -> None:
     document = httpx.get(f"{secured.service.base_url}/.well-known/oauth-protected-resource/mcp").json()
     assert document["resource"] == AUDIENCE
     assert document["authorization_servers"] == [secured.issuer.issuer]
-    assert document["scopes_supported"] == ["dicom:read"]
+    assert document["scopes_supported"] == ["dicom:read", "dicom:move"]
 
 
 def test_health_endpoints_stay_open(secured: Secured) -> None:
@@ -256,7 +258,9 @@ async def test_non_ascii_names_still_match(secured: Secured, pattern: str, patie
 async def test_audit_holds_one_record_per_call_with_the_query_values(secured: Secured) -> None:
     before = len(secured.audit())
     async with mcp_client(secured.service.mcp_url, "modern", bearer(BOB)) as client:
+        started = time.monotonic()
         await call_ok(client, "query_patients", name_pattern="JONES*")
+        waited_ms = (time.monotonic() - started) * 1000
         await call_error(client, "query_studies", study_date="20230230")
     records = secured.audit()[before:]
     assert [(r["tool"], r["outcome"]) for r in records] == [
@@ -272,7 +276,7 @@ async def test_audit_holds_one_record_per_call_with_the_query_values(secured: Se
         "patient",
     )
     assert first["called_ae_title"] == "ORTHANC" and first["calling_ae_title"] == "MCPSCU"
-    assert first["duration_ms"] >= 0
+    assert 0 < first["duration_ms"] <= waited_ms  # the service's own time, within the client's
 
 
 def test_refused_access_is_audited(secured: Secured) -> None:

@@ -3,6 +3,7 @@
     DicomError
     ├── InvalidQuery            the caller's input cannot become a valid identifier
     │   └── IdentifierNotEncodable  pydicom could not encode it; nothing was sent
+    ├── NothingFound            the PACS holds nothing with the UIDs asked for
     ├── RetrieveTooLarge        a C-GET brought more bytes than one call may hold
     └── PacsError               talking to the PACS went wrong
         ├── PacsUnreachable     no TCP connection (refused, no route, DNS)
@@ -65,6 +66,10 @@ class QueryFailed(PacsError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class NothingFound(DicomError):
+    """The PACS holds nothing with the UIDs asked for."""
 
 
 class RetrieveTooLarge(DicomError):

@@ -21,6 +21,8 @@ EVENT_CODES: Final = {
     "echo": {"code": "110100", "system": "DCM", "meaning": "Application Activity"},
     "configure": {"code": "110100", "system": "DCM", "meaning": "Application Activity"},
     "refused": {"code": "110113", "system": "DCM", "meaning": "Security Alert"},
+    "read": {"code": "110103", "system": "DCM", "meaning": "DICOM Instances Accessed"},
+    "move": {"code": "110104", "system": "DCM", "meaning": "DICOM Instances Transferred"},
 }
 
 

@@ -5,8 +5,9 @@ answers 401 (with `WWW-Authenticate: Bearer ..., resource_metadata=...`) or 403 
 scope. Tokens are never logged, and never forwarded: the `AccessToken` handed on carries
 no token text.
 
-    API keys   DICOM_MCP_API_KEYS_FILE: lines `<principal> <sha256 hex of the token>`,
-               compared in constant time; a key grants every scope.
+    API keys   DICOM_MCP_API_KEYS_FILE: lines `<principal> <sha256 hex of the token> [permissions]`,
+               compared in constant time; permissions are comma-separated scopes (dicom:read,
+               dicom:move), dicom:read when none are given.
     OAuth      JWTs verified against a JWKS (URL or file), with issuer, audience (RFC 8707
                resource) and expiry checks; the `scope` claim lists granted scopes.
 """
@@ -32,8 +33,12 @@ from dicom_mcp.settings import Settings
 logger = logging.getLogger(__name__)
 
 READ_SCOPE = "dicom:read"
+MOVE_SCOPE = "dicom:move"
+PERMISSIONS = (READ_SCOPE, MOVE_SCOPE)
 REDACTED = "<redacted>"
-_KEY_LINE = re.compile(r"^(?P<principal>[A-Za-z0-9._@:-]{1,128})\s+(?P<digest>[0-9a-fA-F]{64})$")
+_KEY_LINE = re.compile(
+    r"^(?P<principal>[A-Za-z0-9._@:-]{1,128})\s+(?P<digest>[0-9a-fA-F]{64})(?:\s+(?P<permissions>[a-z:,]+))?$"
+)
 _ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 
 
@@ -45,6 +50,7 @@ class AuthConfigError(ConfigurationError):
 class ApiKey:
     principal: str
     digest: bytes
+    permissions: tuple[str, ...] = (READ_SCOPE,)
 
 
 def load_api_keys(path: Path) -> tuple[ApiKey, ...]:
@@ -56,29 +62,36 @@ def load_api_keys(path: Path) -> tuple[ApiKey, ...]:
             continue
         match = _KEY_LINE.match(line)
         if match is None:
-            raise AuthConfigError(f"{path}:{number}: expected '<principal> <sha256 hex>'")
-        keys.append(ApiKey(match["principal"], bytes.fromhex(match["digest"])))
+            raise AuthConfigError(f"{path}:{number}: expected '<principal> <sha256 hex> [permissions]'")
+        permissions = tuple(match["permissions"].split(",")) if match["permissions"] else (READ_SCOPE,)
+        unknown = [p for p in permissions if p not in PERMISSIONS]
+        if unknown:
+            raise AuthConfigError(
+                f"{path}:{number}: unknown permission {unknown[0]!r}; use {', '.join(PERMISSIONS)}"
+            )
+        keys.append(ApiKey(match["principal"], bytes.fromhex(match["digest"]), permissions))
     if not keys:
         raise AuthConfigError(f"{path} holds no API keys")
     return tuple(keys)
 
 
 class ApiKeyVerifier:
-    """Accepts tokens whose SHA-256 digest is listed; grants every scope."""
+    """Accepts tokens whose SHA-256 digest is listed; grants the key's permissions as scopes."""
 
-    def __init__(self, keys: Sequence[ApiKey], scopes: Sequence[str]) -> None:
+    def __init__(self, keys: Sequence[ApiKey]) -> None:
         self._keys = tuple(keys)
-        self._scopes = list(scopes)
 
     async def verify_token(self, token: str) -> AccessToken | None:
         digest = hashlib.sha256(token.encode()).digest()
-        found: str | None = None
+        found: ApiKey | None = None
         for key in self._keys:  # every entry is compared, so timing does not reveal which matched
             if hmac.compare_digest(digest, key.digest):
-                found = key.principal
+                found = key
         if found is None:
             return None
-        return AccessToken(token=REDACTED, client_id=found, subject=found, scopes=list(self._scopes))
+        return AccessToken(
+            token=REDACTED, client_id=found.principal, subject=found.principal, scopes=list(found.permissions)
+        )
 
 
 class JwtVerifier:
@@ -151,7 +164,7 @@ def build_verifier(settings: Settings) -> AnyVerifier | None:
     """The token verifier the settings ask for, or None when authentication is off."""
     verifiers: list[ApiKeyVerifier | JwtVerifier] = []
     if settings.api_keys_file is not None:
-        verifiers.append(ApiKeyVerifier(load_api_keys(settings.api_keys_file), [READ_SCOPE]))
+        verifiers.append(ApiKeyVerifier(load_api_keys(settings.api_keys_file)))
     if settings.oauth_jwks and settings.oauth_issuer:
         audience = settings.oauth_audience or settings.resource_url
         verifiers.append(JwtVerifier(settings.oauth_jwks, settings.oauth_issuer, audience))

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from dicom_mcp.security.auth import READ_SCOPE
+from dicom_mcp.security.auth import MOVE_SCOPE, READ_SCOPE
 from dicom_mcp.settings import Settings
 
 METADATA_PATH = "/.well-known/oauth-protected-resource"
@@ -28,7 +28,7 @@ def metadata_routes(settings: Settings) -> list[Route]:
         return []
     document: dict[str, Any] = {
         "resource": settings.resource_url,
-        "scopes_supported": [READ_SCOPE],
+        "scopes_supported": [READ_SCOPE, MOVE_SCOPE],
         "bearer_methods_supported": ["header"],
         "resource_name": "dicom-mcp",
     }

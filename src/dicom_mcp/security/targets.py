@@ -27,6 +27,10 @@ _HOSTNAME = re.compile(
 )
 
 
+class MoveRefused(DicomMcpError):
+    """A C-MOVE to a destination that is not a registered one, or by a caller without dicom:move."""
+
+
 class TargetRefused(DicomMcpError, ValueError):
     """The requested target is malformed or not admitted by the operator's allowlist."""
 

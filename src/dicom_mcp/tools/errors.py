@@ -13,9 +13,9 @@ from contextlib import contextmanager
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from dicom_mcp.dicom.errors import InvalidQuery, PacsError
+from dicom_mcp.dicom.errors import InvalidQuery, NothingFound, PacsError, RetrieveTooLarge
 from dicom_mcp.errors import ConfigurationError
-from dicom_mcp.security.targets import TargetRefused
+from dicom_mcp.security.targets import MoveRefused, TargetRefused
 from dicom_mcp.sessions.resolver import SessionNotFound, TooManySessions
 from dicom_mcp.sessions.store import StoreError
 
@@ -31,6 +31,12 @@ def tool_errors(tool: str) -> Iterator[None]:
         raise
     except InvalidQuery as exc:
         raise ToolError(f"invalid input: {exc}") from exc
+    except NothingFound as exc:
+        raise ToolError(f"not found: {exc}") from exc
+    except RetrieveTooLarge as exc:
+        raise ToolError(f"too large: {exc}") from exc
+    except MoveRefused as exc:
+        raise ToolError(f"move refused: {exc}") from exc
     except ConfigurationError as exc:
         logger.error("configuration error in %s: %s", tool, type(exc).__name__)
         raise ToolError(f"server configuration error: {exc}; the operator must fix it") from exc

@@ -61,6 +61,7 @@ class NodeInfo(BaseModel):
     host: str | None = None
     port: int | None = None
     tls: bool
+    move_destination: bool = Field(False, description="Whether move_study and move_series may send here")
 
 
 class NodesResult(BaseModel):
@@ -69,3 +70,47 @@ class NodesResult(BaseModel):
     default: str = Field(description="The node used when no session is configured")
     nodes: list[NodeInfo]
     ad_hoc_targets_allowed: bool = Field(description="Whether configure_dicom_server accepts host and port")
+
+
+class InstanceHeader(BaseModel):
+    """One instance's header, bulk data summarised."""
+
+    sop_instance_uid: str | None
+    sop_class_uid: str | None
+    sop_class: str | None = Field(description="The SOP class's name, e.g. CT Image Storage")
+    transfer_syntax: str | None = Field(description="The transfer syntax the instance arrived in")
+    attributes: dict[str, Any] = Field(
+        description="Keyword -> value; private elements as '(gggg,eeee)'; bulk data as a note of its size"
+    )
+
+
+class Report(BaseModel):
+    """One report of a study, as text."""
+
+    sop_instance_uid: str | None
+    series_instance_uid: str | None
+    kind: str = Field(description="sr (structured report), pdf or cda")
+    title: str | None = None
+    content_date: str | None = None
+    completion_flag: str | None = None
+    verification_flag: str | None = None
+    verifying_observer: str | None = None
+    text: str | None = Field(description="An SR as an indented outline; a PDF's or CDA's text")
+    truncated: bool = Field(description="True when the text was cut at the server's limit")
+
+
+class ReportsResult(BaseModel):
+    """A study's reports; an empty list when it has none."""
+
+    study_instance_uid: str
+    reports: list[Report]
+
+
+class MoveResult(BaseModel):
+    """Outcome of a C-MOVE to a registered destination."""
+
+    destination: str
+    completed: int = Field(description="Instances the PACS sent to the destination")
+    failed: int
+    warning: int
+    status: str = Field(description="The final DIMSE status, e.g. 0x0000 (success)")

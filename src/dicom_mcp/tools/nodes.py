@@ -26,6 +26,7 @@ def register_node_tools(server: MCPServer[Any], services: Services) -> None:
             host=host,
             port=port,
             tls=target.tls is not None,
+            move_destination=name in services.nodes.move_destinations,
         )
 
     def list_dicom_nodes() -> NodesResult:

@@ -1,0 +1,110 @@
+"""The move tools: move_study and move_series (C-MOVE to a registered destination only).
+
+A destination is a named node the operator marked `move_destination = true`; its AE title is the
+move destination the PACS sends to. Any other name is refused before a socket opens. With
+authentication on, the caller needs the `dicom:move` permission (an OAuth scope, or the API key's
+third field). Pending C-MOVE responses become progress notifications when the client asks.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio.from_thread
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from dicom_mcp.dicom import locate
+from dicom_mcp.dicom.retrievals import Keys
+from dicom_mcp.dicom.target import Target
+from dicom_mcp.dicom.validation import check_uid
+from dicom_mcp.security.auth import MOVE_SCOPE
+from dicom_mcp.security.targets import MoveRefused
+from dicom_mcp.services import Services
+from dicom_mcp.tools.call import tool_call
+from dicom_mcp.tools.models import MoveResult
+from dicom_mcp.tools.params import Session, described
+
+MOVES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+
+
+def _destination_field() -> Any:
+    return Field(
+        description="A destination node name (list_dicom_nodes shows which accept moves)", max_length=64
+    )
+
+
+def register_move_tools(server: MCPServer[Any], services: Services) -> None:
+    """Add move_study and move_series to `server`."""
+
+    def destination_of(name: str) -> Target:
+        # Without authentication (loopback only, or opened on purpose) the marked destinations are the limit.
+        token = get_access_token()
+        if services.settings.auth_enabled and (token is None or MOVE_SCOPE not in token.scopes):
+            raise MoveRefused(f"moving studies needs the {MOVE_SCOPE} permission, which this caller lacks")
+        if name not in services.nodes.move_destinations:
+            marked = ", ".join(sorted(services.nodes.move_destinations)) or "none (moving is off)"
+            raise MoveRefused(f"{name[:64]!r} is not a registered move destination; registered: {marked}")
+        return services.nodes.targets[name]
+
+    async def run(
+        ctx: Context[Any, Any], tool: str, keys: Keys, destination: str, session: str | None
+    ) -> MoveResult:
+        async with tool_call(services, ctx, tool, "move", session) as call:
+            to = destination_of(destination)
+            call.fields.update(destination=destination, destination_ae_title=to.ae_title)
+            target = await services.resolver.resolve(
+                session, call.caller.principal, call.caller.connection_id
+            )
+            call.target(target)
+            if keys.series and not keys.study:
+                keys = Keys(await locate.study_of_series(services.client, target, keys.series), keys.series)
+            call.fields.update(keys={"study_instance_uid": keys.study, "series_instance_uid": keys.series})
+
+            def progress(done: int, total: int) -> None:
+                anyio.from_thread.run(ctx.report_progress, float(done), float(total))
+
+            with services.metrics.timed(target, "c-move"):
+                moved = await services.client.move(target, keys, to.ae_title, progress)
+            call.fields.update(completed=moved.completed, failed=moved.failed, warning=moved.warning)
+        return MoveResult(
+            destination=destination,
+            completed=moved.completed,
+            failed=moved.failed,
+            warning=moved.warning,
+            status=f"0x{moved.status:04X}",
+        )
+
+    async def move_study(
+        ctx: Context[Any, Any],
+        study_instance_uid: Annotated[str, Field(description="Study Instance UID (required)", max_length=64)],
+        destination: Annotated[str, _destination_field()],
+        session: Session = None,
+    ) -> MoveResult:
+        """Send a whole study from the PACS to a registered destination (C-MOVE), e.g. a workstation or an
+        AI pipeline; returns how many instances arrived and failed."""
+        keys = Keys(check_uid("study_instance_uid", study_instance_uid))
+        return await run(ctx, "move_study", keys, destination, session)
+
+    async def move_series(
+        ctx: Context[Any, Any],
+        series_instance_uid: Annotated[
+            str, Field(description="Series Instance UID (required)", max_length=64)
+        ],
+        destination: Annotated[str, _destination_field()],
+        study_instance_uid: Annotated[
+            str | None, Field(description="Its Study Instance UID, if known", max_length=64)
+        ] = None,
+        session: Session = None,
+    ) -> MoveResult:
+        """Send one series from the PACS to a registered destination (C-MOVE)."""
+        study = check_uid("study_instance_uid", study_instance_uid) if study_instance_uid else ""
+        keys = Keys(study, check_uid("series_instance_uid", series_instance_uid))
+        return await run(ctx, "move_series", keys, destination, session)
+
+    for tool in (move_study, move_series):
+        server.add_tool(tool, description=described(tool), annotations=MOVES)
