@@ -5,6 +5,8 @@
     ├── SessionError            sessions: a handle unknown or expired, too many sessions
     │   └── StoreError          sessions/store.py: the session store failed
     ├── TargetRefused           security/targets.py: a PACS the caller may not reach
+    ├── MoveRefused             security/targets.py: not a registered destination, or no dicom:move
+    ├── ReportUnreadable        reading/errors.py: a report's document cannot be read
     └── ConfigurationError      the operator's settings cannot be used
         ├── AuthConfigError     security/auth.py: API keys file, JWKS
         ├── NodesFileError      nodes.py: the named nodes file

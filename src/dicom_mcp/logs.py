@@ -67,11 +67,14 @@ _REDACTION = RedactLibraryLines()
 
 
 def install_redaction() -> None:
-    """Attach the redaction filter to the library loggers that need it (idempotent)."""
+    """Attach the redaction filter to the library loggers that need it, and silence the loggers
+    that quote document content (idempotent)."""
     for name in _REDACTED_LOGGERS:
         logger = logging.getLogger(name)
         if _REDACTION not in logger.filters:
             logger.addFilter(_REDACTION)
+    for name in _CONTENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 class JsonFormatter(logging.Formatter):
@@ -103,9 +106,15 @@ def configure_logging(level: str, fmt: Literal["json", "text"] = "json") -> None
     install_redaction()
 
 
+# Loggers that quote document content (pypdf, at ERROR too): silenced entirely.
+_CONTENT_LOGGERS = ("pypdf",)
+
+
 def cap_body_loggers(level: str | int) -> None:
     """Keep loggers that print message bodies at INFO or above (pynetdicom at WARNING), whatever `level`."""
     numeric = level if isinstance(level, int) else logging.getLevelName(level)
     floor = max(numeric, logging.INFO)
     for name in _BODY_LOGGERS:
         logging.getLogger(name).setLevel(max(floor, logging.WARNING) if name == "pynetdicom" else floor)
+    for name in _CONTENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)

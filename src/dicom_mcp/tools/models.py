@@ -82,6 +82,7 @@ class InstanceHeader(BaseModel):
     attributes: dict[str, Any] = Field(
         description="Keyword -> value; private elements as '(gggg,eeee)'; bulk data as a note of its size"
     )
+    truncated: bool = Field(False, description="True when the header was cut at the server's size limit")
 
 
 class Report(BaseModel):
