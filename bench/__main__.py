@@ -18,12 +18,13 @@ from contextlib import ExitStack
 from importlib.metadata import version
 from pathlib import Path
 
-from bench.far import far_load, relay
+from bench.far import far_load
 from bench.memory import growth, sessions
 from bench.pacs import BIG_SERIES_SIZE, DICOM_THREADS, build_bench_dataset, run_bench_orthanc
 from bench.report import Report
 from bench.sections import Bed, big_query, latency, load
-from tests.service import run_service, service_env
+from testbeds.netdelay import relay
+from testbeds.service import run_service, service_env
 
 ASSOCIATIONS = 16
 # The two ways the service can run: associations reused for up to half a second after they

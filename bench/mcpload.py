@@ -16,8 +16,8 @@ import anyio
 from mcp import Client
 
 from bench.measure import CpuMeter
-from tests.pacs import Catalog
-from tests.service import mcp_client
+from testbeds.clients import mcp_client
+from testbeds.pacs import Catalog
 
 # One check of an answer: the structured result -> None when right, else what was wrong.
 Check = Callable[[dict[str, Any]], str | None]

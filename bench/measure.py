@@ -1,14 +1,11 @@
-"""Small measuring tools: percentiles, a process's RSS and CPU time, the PACS's open associations."""
+"""Small measuring tools: percentiles, a process's RSS and CPU time (the PACS's associations: testbeds.net)."""
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from tests.pacs.common import count_established
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -70,29 +67,6 @@ class CpuMeter:
         """Cores kept busy by the named processes, and by everything else, over the wall time."""
         wall = max(self.wall, 1e-9)
         return f"{sum(self.used.values()) / wall:.2f} cores busy; other processes {self.others / wall:.2f}"
-
-
-class AssociationSampler:
-    """Samples, in a thread, how many associations the PACS has open; keeps the maximum."""
-
-    def __init__(self, port: int, interval: float = 0.01) -> None:
-        self.port, self.interval = port, interval
-        self.maximum = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> AssociationSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.maximum = max(self.maximum, count_established(self.port))
-            self._stop.wait(self.interval)
 
 
 class Stopwatch:

@@ -15,7 +15,7 @@ from bench.mcpload import Call, sequential, spread, studies_calls
 from bench.measure import rss_kib
 from bench.report import Report, Row, mib
 from bench.sections import Bed, verdict_row
-from tests.service import RunningService
+from testbeds.service import RunningService
 
 CLIENTS = 16
 TITLE = "d. service memory (VmRSS from /proc/PID/status)"

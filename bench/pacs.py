@@ -1,6 +1,6 @@
 """The bench's PACS: the test data set plus one 2,000-instance series, in an Orthanc with more threads.
 
-`tests.pacs.run_orthanc` keeps Orthanc's test-bed `DicomThreadsCount` of 4, which would make the
+`testbeds.pacs.run_orthanc` keeps Orthanc's test-bed `DicomThreadsCount` of 4, which would make the
 PACS, not the service, the bottleneck with 16 associations; this launcher reuses the test bed's
 configuration and plumbing and overrides only that.
 
@@ -24,10 +24,11 @@ from pathlib import Path
 from pydicom import dcmread
 from pydicom.uid import UID
 
-from tests.pacs import Catalog, PacsStartupError, RunningPacs, build_dataset
-from tests.pacs.common import c_echo, dcmtk_env, free_port, is_listening, require_binary, wait_until
-from tests.pacs.dataset import UID_ROOT
-from tests.pacs.orthanc import ORTHANC_AET, ORTHANC_BINARY, orthanc_config, orthanc_get, upload_files
+from testbeds.net import free_port, is_listening
+from testbeds.pacs import Catalog, PacsStartupError, RunningPacs, build_dataset
+from testbeds.pacs.common import c_echo, dcmtk_env, require_binary, wait_until
+from testbeds.pacs.dataset import UID_ROOT
+from testbeds.pacs.orthanc import ORTHANC_AET, ORTHANC_BINARY, orthanc_config, orthanc_get, upload_files
 
 BIG_SERIES_SIZE = 2000
 BIG_SERIES_NUMBER = 90

@@ -9,18 +9,20 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass, field
+from functools import partial
 
 import anyio
 
 from bench import direct
 from bench.mcpload import Call, Tally, concurrent, instances_call, sequential, studies_calls
-from bench.measure import AssociationSampler, CpuMeter, percentile
+from bench.measure import CpuMeter, percentile
 from bench.pacs import BIG_SERIES_SIZE, BenchData
 from bench.report import Report, Row, ms
-from dicom_mcp.dicom.presets import Level
+from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import Query, build_query
-from tests.pacs import RunningPacs
-from tests.service import RunningService
+from testbeds.net import AssociationSampler, count_established
+from testbeds.pacs import RunningPacs
+from testbeds.service import RunningService
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Bed:
     services: dict[str, RunningService]
     data: BenchData
     options: argparse.Namespace
-    relay_port: int  # bench.netdelay in front of the PACS, for section e
+    relay_port: int  # testbeds.netdelay in front of the PACS, for section e
     handles: dict[str, list[str]] = field(default_factory=dict)  # session handles from section d
 
     def cpu(self, label: str) -> CpuMeter:
@@ -176,7 +178,7 @@ def scaling(
     single = 0.0
     for clients in (1, *levels):
         meter = bed.cpu(label)
-        with AssociationSampler(bed.pacs.port, 0.05) as sampler:
+        with AssociationSampler(partial(count_established, bed.pacs.port), 0.05) as sampler:
             tally = anyio.run(concurrent, url, calls, clients, duration, meter)
         used = meter.used
         p50, p99 = percentile(tally.latencies, 0.5), percentile(tally.latencies, 0.99)

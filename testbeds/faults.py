@@ -6,6 +6,7 @@ C-FIND handler; the SCP itself is real, so the client's network code runs for re
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -20,6 +21,9 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelFind,
     Verification,
 )
+from pynetdicom.transport import AssociationServer
+
+from testbeds.net import free_port
 
 FindHandler = Callable[[evt.Event, "FaultPacs"], Iterator[tuple[int, Dataset | None]]]
 
@@ -97,11 +101,14 @@ def fault_pacs(
     strict_called_ae: bool = False,
     max_associations: int = 10,
     ssl_context: ssl.SSLContext | None = None,
+    echo_delay: float = 0.0,
 ) -> Iterator[FaultPacs]:
-    """Run an SCP on a free loopback port whose C-FIND behaves as `handler` says."""
+    """Run an SCP on a free loopback port whose C-FIND behaves as `handler` says.
+
+    Its C-ECHO answers Success after `echo_delay` seconds.
+    """
     ae = AE(ae_title=ae_title)
     ae.require_called_aet = strict_called_ae
-    ae.maximum_associations = max_associations
     ae.maximum_associations = max_associations
     for context in (
         Verification,
@@ -115,15 +122,33 @@ def fault_pacs(
         pacs.requests += 1
         yield from handler(event, pacs)
 
-    server = ae.start_server(
-        ("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_FIND, on_find)], ssl_context=ssl_context
-    )
+    def on_echo(event: evt.Event) -> int:
+        pacs.release.wait(echo_delay)
+        return 0x0000
+
+    handlers = [(evt.EVT_C_FIND, on_find), (evt.EVT_C_ECHO, on_echo)]
+    server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=handlers, ssl_context=ssl_context)
     pacs.port = server.server_address[1]
     try:
         yield pacs
     finally:
         pacs.release.set()
-        server.shutdown()
+        stop_server(server)
+
+
+def stop_server(server: AssociationServer) -> None:
+    """Shut a pynetdicom server down now, not at its accept loop's next half-second poll.
+
+    `shutdown()` only sets a flag that the loop reads when its select() returns; a connection
+    makes it return (the loop then exits without accepting it).
+    """
+    stopper = threading.Thread(target=server.shutdown)
+    stopper.start()
+    host, port = server.server_address[:2]
+    while stopper.is_alive():
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            pass
+        stopper.join(0.01)
 
 
 @contextmanager
@@ -138,7 +163,5 @@ def silent_peer(backlog: int = 64) -> Iterator[int]:
 
 
 def closed_port() -> int:
-    """A loopback port with nothing listening on it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port with nothing listening on it (a moment ago)."""
+    return free_port()

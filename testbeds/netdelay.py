@@ -1,6 +1,7 @@
-"""A TCP relay that holds every byte for a fixed one-way delay: the bench's PACS "across a network".
+"""A TCP relay that holds every byte for a fixed one-way delay: a PACS "across a network".
 
-`python -m bench.netdelay LISTEN_PORT TARGET_HOST TARGET_PORT ONE_WAY_MS` listens on 127.0.0.1,
+`relay(host, port, one_way_ms)` runs it in front of host:port for the length of a `with` block.
+`python -m testbeds.netdelay LISTEN_PORT TARGET_HOST TARGET_PORT ONE_WAY_MS` listens on 127.0.0.1,
 prints `ready` once it does, and relays each connection to the target, delivering every chunk
 ONE_WAY_MS after it arrived, in order, in both directions. A DICOM exchange through it costs one
 round trip (2 x ONE_WAY_MS) more, as it would with a PACS that far away. The TCP handshake itself
@@ -11,9 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import uvloop
+
+from testbeds.net import free_port
+
+REPO = Path(__file__).resolve().parents[1]
 
 # Every task of every relayed connection, referenced until it ends.
 _running: set[asyncio.Task[None]] = set()
@@ -90,6 +98,24 @@ async def serve(listen_port: int, host: str, port: int, one_way_ms: float) -> No
     print("ready", flush=True)
     async with server:
         await server.serve_forever()
+
+
+@contextlib.contextmanager
+def relay(host: str, port: int, one_way_ms: float) -> Iterator[int]:
+    """Run the relay in its own process in front of host:port; yields the port it listens on."""
+    listen = free_port()
+    argv = [sys.executable, "-m", "testbeds.netdelay", str(listen), host, str(port), str(one_way_ms)]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the delaying relay did not start (exit {process.wait()})")
+        yield listen
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def main(argv: list[str]) -> None:

@@ -1,11 +1,7 @@
 """A real `redis-server` test bed: a free loopback port, readiness by PING, stop and restart in place.
 
-Fixtures (registered through `pytest_plugins` in tests/conftest.py):
-    redis_server   one server for the whole session
-    redis_db       that server, running and with an empty database (FLUSHDB) for each test
-    private_redis  a server of the test's own, for tests that stop it (outages)
-
 A missing `redis-server` binary is an error, never a skip: the Redis store is part of the product.
+The pytest fixtures over it live in tests/fixtures.py.
 """
 
 from __future__ import annotations
@@ -20,10 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from redis import Redis
 
-from tests.service import free_port
+from testbeds.net import free_port
 
 LOOPBACK = "127.0.0.1"
 BINARY = "redis-server"
@@ -159,26 +154,3 @@ def run_redis(workdir: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """One redis-server for the whole session."""
-    with run_redis(tmp_path_factory.mktemp("redis")) as server:
-        yield server
-
-
-@pytest.fixture
-def redis_db(redis_server: RedisServer) -> RedisServer:
-    """The session's redis-server, running, with an empty database."""
-    if not redis_server.is_running():
-        redis_server.start()
-    redis_server.flushdb()
-    return redis_server
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server of this test's own, free to be stopped and restarted."""
-    with run_redis(tmp_path) as server:
-        yield server

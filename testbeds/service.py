@@ -1,36 +1,26 @@
-"""Run the real service (`dicom-mcp`, uvicorn, real HTTP) as a subprocess, and MCP clients for it."""
+"""Run the real service (`dicom-mcp`, uvicorn, real HTTP) as a subprocess; testbeds.clients talks to it."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from mcp import Client, StdioServerParameters
-from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
+
+from testbeds.net import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 30.0
 # Every service log of this test run: the suite runs services at DEBUG and, at the end, searches
-# these logs for patient data (see tests/conftest.py).
+# these logs for patient data (see tests/conftest.py). The bench's services are listed too.
 SERVICE_LOGS: list[Path] = []
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -117,42 +107,3 @@ def wait_healthy(service: RunningService, timeout: float = START_TIMEOUT) -> Non
             pass
         time.sleep(0.05)
     raise RuntimeError(f"dicom-mcp did not become healthy:\n{service.log()[-3000:]}")
-
-
-@asynccontextmanager
-async def mcp_client(url: str, mode: str, headers: Mapping[str, str] | None = None) -> AsyncIterator[Client]:
-    """An SDK client over real HTTP: mode 'modern' (2026-07-28), 'legacy' (initialize) or 'sse'."""
-    if mode == "sse":
-        base = url.removesuffix("/mcp")
-        async with Client(sse_client(f"{base}/sse", headers=dict(headers or {})), mode="legacy") as client:
-            yield client
-        return
-    async with create_mcp_http_client(headers=dict(headers or {})) as http:
-        transport = streamable_http_client(url, http_client=http)
-        async with Client(transport, mode="2026-07-28" if mode == "modern" else "legacy") as client:
-            yield client
-
-
-@asynccontextmanager
-async def stdio_client(env: Mapping[str, str]) -> AsyncIterator[Client]:
-    """An SDK client driving `python -m dicom_mcp --transport stdio` as a subprocess."""
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "dicom_mcp", "--transport", "stdio"], env=dict(env)
-    )
-    async with Client(params) as client:
-        yield client
-
-
-async def call_ok(client: Client, tool: str, **arguments: object) -> dict[str, object]:
-    """Call a tool that must succeed; return its structured result."""
-    result = await client.call_tool(tool, arguments)
-    assert not result.is_error, f"{tool} failed: {result.content}"
-    assert result.structured_content is not None
-    return dict(result.structured_content)
-
-
-async def call_error(client: Client, tool: str, **arguments: object) -> str:
-    """Call a tool that must fail; return its error text."""
-    result = await client.call_tool(tool, arguments)
-    assert result.is_error, f"{tool} unexpectedly succeeded: {result.structured_content}"
-    return " ".join(getattr(block, "text", "") for block in result.content)

@@ -1,4 +1,16 @@
-"""Session-scoped pytest fixtures for the real-PACS test beds (use via pytest_plugins or star import)."""
+"""Fixtures over the shared test beds in testbeds/ (registered by `pytest_plugins` in tests/conftest.py).
+
+PACS (session-scoped; they error, never skip, if a binary is missing):
+    pacs_catalog   the synthetic data set, built once, and its ground truth
+    orthanc        an Orthanc loaded with it
+    dcmqrscp       a DCMTK dcmqrscp serving it
+Redis:
+    redis_server   one server for the whole session
+    redis_db       that server, running and with an empty database (FLUSHDB) for each test
+    private_redis  a server of the test's own, for tests that stop it (outages)
+
+tests/conftest.py marks every test that uses one of them (see TIERS there).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.pacs.common import PacsStartupError, RunningPacs
-from tests.pacs.dataset import Catalog, build_dataset
-from tests.pacs.dcmqrscp import run_dcmqrscp
-from tests.pacs.orthanc import run_orthanc
+from testbeds.pacs import Catalog, PacsStartupError, RunningPacs, build_dataset, run_dcmqrscp, run_orthanc
+from testbeds.redis import RedisServer, run_redis
 
-__all__ = ["dcmqrscp", "orthanc", "pacs_catalog"]
+__all__ = ["dcmqrscp", "orthanc", "pacs_catalog", "private_redis", "redis_db", "redis_server"]
 
 
 def _dataset_dir(catalog: Catalog) -> Path:
@@ -38,7 +48,7 @@ def pacs_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 
 @pytest.fixture(scope="session")
 def orthanc(pacs_catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPacs]:
-    """Run an Orthanc loaded with the data set for the whole session (errors, never skips, if missing)."""
+    """Run an Orthanc loaded with the data set for the whole session."""
     with run_orthanc(tmp_path_factory.mktemp("orthanc"), _dataset_dir(pacs_catalog)) as pacs:
         _check_loaded(pacs, pacs_catalog)
         yield pacs
@@ -46,7 +56,30 @@ def orthanc(pacs_catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="session")
 def dcmqrscp(pacs_catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPacs]:
-    """Run a DCMTK dcmqrscp serving the data set for the whole session (errors, never skips, if missing)."""
+    """Run a DCMTK dcmqrscp serving the data set for the whole session."""
     with run_dcmqrscp(tmp_path_factory.mktemp("dcmqrscp"), _dataset_dir(pacs_catalog)) as pacs:
         _check_loaded(pacs, pacs_catalog)
         yield pacs
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the whole session."""
+    with run_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_db(redis_server: RedisServer) -> RedisServer:
+    """The session's redis-server, running, with an empty database."""
+    if not redis_server.is_running():
+        redis_server.start()
+    redis_server.flushdb()
+    return redis_server
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, free to be stopped and restarted."""
+    with run_redis(tmp_path) as server:
+        yield server

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from tests.pacs import make_catalog
+from testbeds.pacs import make_catalog
 
 
 def patient_terms() -> set[str]:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from functools import partial
 
 import anyio
 import httpx
 import pytest
 
-from tests.pacs import Catalog, RunningPacs
-from tests.service import RunningService, call_ok, mcp_client, run_service, service_env
+from testbeds.clients import call_ok, mcp_client
+from testbeds.net import AssociationSampler, connections_to
+from testbeds.pacs import Catalog, RunningPacs
+from testbeds.service import RunningService, run_service, service_env
 
 pytestmark = pytest.mark.anyio
 
@@ -22,55 +22,30 @@ CLIENTS = 50
 ASSOCIATION_LIMIT = 4
 
 
-def associations_to(port: int, pid: int) -> int:
-    """ESTABLISHED connections from process `pid` to `port`: the service's end of each association.
+class HealthProbe:
+    """Times /healthz, in a thread, while a load runs."""
 
-    Counted at the service's end because the PACS's end lingers a moment after a release, and
-    only this process's sockets, so that nothing else on the machine is counted.
-    """
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(OSError):
-            target = os.readlink(fd)
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for row in Path(table).read_text().splitlines()[1:]:
-            cols = row.split()
-            if int(cols[2].rsplit(":", 1)[1], 16) == port and cols[3] == "01" and cols[9] in inodes:
-                count += 1
-    return count
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.answers: list[tuple[int, float]] = []  # (status, seconds)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
 
-
-class Sampler:
-    """Samples, in a thread, the PACS's open associations and /healthz latency while a load runs."""
-
-    def __init__(self, pacs: RunningPacs, service: RunningService) -> None:
-        self.pacs, self.service = pacs, service
-        self.max_associations = 0
-        self.health: list[tuple[int, float]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
+    def __enter__(self) -> HealthProbe:
+        self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        self.stopping.set()
+        self.thread.join()
 
-    def _run(self) -> None:
+    def run(self) -> None:
         with httpx.Client(timeout=5) as http:
-            while not self._stop.is_set():
-                self.max_associations = max(
-                    self.max_associations, associations_to(self.pacs.port, self.service.process.pid)
-                )
+            while not self.stopping.is_set():
                 started = time.perf_counter()
-                status = http.get(f"{self.service.base_url}/healthz").status_code
-                self.health.append((status, time.perf_counter() - started))
-                self._stop.wait(0.01)
+                status = http.get(f"{self.base_url}/healthz").status_code
+                self.answers.append((status, time.perf_counter() - started))
+                self.stopping.wait(0.01)
 
 
 @pytest.fixture(scope="module")
@@ -102,20 +77,23 @@ async def test_fifty_concurrent_clients(
                 if {m["StudyInstanceUID"] for m in result["matches"]} != expected:
                     wrong.append(patient_id)
 
+    # Counted at the service's end (the PACS's end lingers a moment after a release), and only the
+    # service's sockets, so that nothing else on the machine is counted.
+    associations = partial(connections_to, orthanc.port, service.process.pid)
     started = time.perf_counter()
-    with Sampler(orthanc, service) as sampler:
+    with AssociationSampler(associations) as sampler, HealthProbe(service.base_url) as health:
         async with anyio.create_task_group() as tg:
             for n in range(CLIENTS):
                 tg.start_soon(one_client, n)
     elapsed = time.perf_counter() - started
 
-    worst_health = max(latency for _, latency in sampler.health)
+    worst_health = max(latency for _, latency in health.answers)
     print(
         f"\n{CLIENTS} clients x 3 queries in {elapsed:.2f}s; max associations at the PACS "
-        f"{sampler.max_associations} (limit {ASSOCIATION_LIMIT}); /healthz probes {len(sampler.health)}, "
+        f"{sampler.maximum} (limit {ASSOCIATION_LIMIT}); /healthz probes {len(health.answers)}, "
         f"worst {worst_health * 1000:.0f} ms"
     )
     assert wrong == []
-    assert 1 <= sampler.max_associations <= ASSOCIATION_LIMIT
-    assert all(status == 200 for status, _ in sampler.health)
+    assert 1 <= sampler.maximum <= ASSOCIATION_LIMIT
+    assert all(status == 200 for status, _ in health.answers)
     assert worst_health < 1.0

@@ -32,19 +32,12 @@ import yaml
 from mcp import Client, StdioServerParameters
 
 from dicom_mcp.settings import environment_names
-from tests.pacs import Catalog, RunningPacs, run_orthanc
-from tests.pacs.dataset import JAPANESE_NAME
-from tests.pacs.orthanc import orthanc_config, orthanc_get
-from tests.service import (
-    REPO,
-    SERVICE_LOGS,
-    RunningService,
-    call_ok,
-    free_port,
-    run_service,
-    service_env,
-    wait_healthy,
-)
+from testbeds.clients import call_ok
+from testbeds.net import free_port
+from testbeds.pacs import Catalog, RunningPacs, run_orthanc
+from testbeds.pacs.dataset import JAPANESE_NAME
+from testbeds.pacs.orthanc import orthanc_config, orthanc_get
+from testbeds.service import REPO, SERVICE_LOGS, RunningService, run_service, service_env, wait_healthy
 
 BIN = Path(sys.executable).parent
 COMPOSE = REPO / "deploy" / "docker-compose.yml"

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
-from tests.faults import silent_peer
-from tests.pacs import RunningPacs
-from tests.service import RunningService, call_error, call_ok, mcp_client, run_service, service_env
+from testbeds.clients import call_error, call_ok, mcp_client
+from testbeds.faults import silent_peer
+from testbeds.pacs import RunningPacs
+from testbeds.service import RunningService, run_service, service_env
 
 pytestmark = pytest.mark.anyio
 

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 import anyio
 import httpx
 import pytest
 
-from tests.pacs import Catalog, RunningPacs
-from tests.service import RunningService, call_error, call_ok, mcp_client, run_service, service_env
+from testbeds.clients import call_error, call_ok, mcp_client
+from testbeds.pacs import Catalog, RunningPacs
+from testbeds.service import RunningService, run_service, service_env
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(scope="module")
-def service(
-    orthanc: RunningPacs, dcmqrscp: RunningPacs, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningService]:
+def start(
+    orthanc: RunningPacs, dcmqrscp: RunningPacs, workdir: Path
+) -> AbstractContextManager[RunningService]:
     env = service_env(
         {
             "DICOM_HOST": orthanc.host,
@@ -27,7 +29,21 @@ def service(
         allowed_targets=f"127.0.0.1:{dcmqrscp.port}",
         session_ttl="2",
     )
-    with run_service(tmp_path_factory.mktemp("sessions"), env) as running:
+    return run_service(workdir, env)
+
+
+@pytest.fixture(scope="module")
+def service(
+    orthanc: RunningPacs, dcmqrscp: RunningPacs, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningService]:
+    with start(orthanc, dcmqrscp, tmp_path_factory.mktemp("sessions")) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_service(orthanc: RunningPacs, dcmqrscp: RunningPacs, tmp_path: Path) -> Iterator[RunningService]:
+    """A service of the test's own: its metrics count only what the test did."""
+    with start(orthanc, dcmqrscp, tmp_path) as running:
         yield running
 
 
@@ -105,8 +121,9 @@ async def test_expired_handle_is_a_clear_error(service: RunningService, dcmqrscp
 
 
 async def test_metrics_count_calls_latency_sessions_and_refusals(
-    service: RunningService, dcmqrscp: RunningPacs
+    fresh_service: RunningService, dcmqrscp: RunningPacs
 ) -> None:
+    service = fresh_service
     async with mcp_client(service.mcp_url, "modern") as client:
         await call_ok(
             client, "configure_dicom_server", host="127.0.0.1", port=dcmqrscp.port, ae_title="DCMQRSCP"
@@ -119,10 +136,13 @@ async def test_metrics_count_calls_latency_sessions_and_refusals(
     samples = {
         line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line[:1] != "#"
     }
-    assert samples['dicom_mcp_tool_calls_total{outcome="success",tool="query_patients"}'] >= 1
-    assert samples['dicom_mcp_tool_calls_total{outcome="error",tool="query_studies"}'] >= 1
-    assert samples['dicom_mcp_dicom_operation_seconds_count{node="default",operation="c-find"}'] >= 1
-    assert samples["dicom_mcp_live_sessions"] >= 1
+    # Exactly what this test did: two tool calls, one C-FIND (the bad date never reached the PACS),
+    # one handle, one foreign Origin.
+    assert samples['dicom_mcp_tool_calls_total{outcome="success",tool="query_patients"}'] == 1
+    assert samples['dicom_mcp_tool_calls_total{outcome="success",tool="configure_dicom_server"}'] == 1
+    assert samples['dicom_mcp_tool_calls_total{outcome="error",tool="query_studies"}'] == 1
+    assert samples['dicom_mcp_dicom_operation_seconds_count{node="default",operation="c-find"}'] == 1
+    assert samples["dicom_mcp_live_sessions"] == 1
     assert samples["dicom_mcp_open_associations"] == 0
-    assert samples['dicom_mcp_refused_requests_total{status="403"}'] >= 1
-    assert "dicom_mcp_store_errors_total" in samples
+    assert samples['dicom_mcp_refused_requests_total{status="403"}'] == 1
+    assert samples["dicom_mcp_store_errors_total"] == 0

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.service import REPO, RunningService, call_ok, mcp_client, run_service, service_env
+from testbeds.clients import call_ok, mcp_client
+from testbeds.service import REPO, RunningService, run_service, service_env
 
 pytestmark = pytest.mark.anyio
 

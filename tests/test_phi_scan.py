@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tests.pacs.dataset import JAPANESE_NAME
+from testbeds.pacs.dataset import JAPANESE_NAME
 from tests.phi_scan import find_patient_data, patient_terms
 
 

@@ -13,9 +13,10 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.pacs import RunningPacs
-from tests.redisbed import RedisServer, run_redis
-from tests.service import RunningService, call_error, call_ok, mcp_client, run_service, service_env
+from testbeds.clients import call_error, call_ok, mcp_client
+from testbeds.pacs import RunningPacs
+from testbeds.redis import RedisServer, run_redis
+from testbeds.service import RunningService, run_service, service_env
 
 pytestmark = pytest.mark.anyio
 

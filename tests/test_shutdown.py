@@ -9,8 +9,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.faults import answers, fault_pacs, hang
-from tests.service import call_ok, mcp_client, run_service, service_env
+from testbeds.clients import call_ok, mcp_client
+from testbeds.faults import answers, fault_pacs, hang
+from testbeds.service import run_service, service_env
 
 pytestmark = pytest.mark.anyio
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pacs import Catalog, RunningPacs
-from tests.service import call_ok, service_env, stdio_client
+from testbeds.clients import call_ok, stdio_client
+from testbeds.pacs import Catalog, RunningPacs
+from testbeds.service import service_env
 
 pytestmark = pytest.mark.anyio
 

@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
-from tests.faults import closed_port
-from tests.pacs import RunningPacs
-from tests.service import RunningService, call_error, call_ok, free_port, mcp_client, run_service, service_env
+from testbeds.clients import call_error, call_ok, mcp_client
+from testbeds.faults import closed_port
+from testbeds.net import free_port
+from testbeds.pacs import RunningPacs
+from testbeds.service import RunningService, run_service, service_env
 
 pytestmark = pytest.mark.anyio
 

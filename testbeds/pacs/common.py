@@ -1,4 +1,4 @@
-"""Shared plumbing for the PACS test beds: RunningPacs, ports, polling, process handling."""
+"""Shared plumbing for the PACS test beds: RunningPacs, polling, process handling, C-ECHO and C-FIND."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,12 +20,12 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     Verification,
 )
 
+from testbeds.net import count_established
+
 LOOPBACK = "127.0.0.1"
 STARTUP_TIMEOUT = 30.0
 POLL_INTERVAL = 0.02
 STOP_TIMEOUT = 10.0
-_TCP_ESTABLISHED = "01"
-_TCP_LISTEN = "0A"
 
 STUDY_ROOT_FIND: str = StudyRootQueryRetrieveInformationModelFind
 PATIENT_ROOT_FIND: str = PatientRootQueryRetrieveInformationModelFind
@@ -71,14 +70,6 @@ def require_binary(path: str) -> str:
     if found is None:
         raise PacsStartupError(f"required PACS binary not found: {path} (install the orthanc/dcmtk packages)")
     return found
-
-
-def free_port() -> int:
-    """Return a currently unused TCP port on all interfaces (the servers cannot bind to loopback only)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def log_tail(path: Path, lines: int = 40) -> str:
@@ -157,11 +148,6 @@ def wait_until(
     return time.monotonic() - start
 
 
-def is_listening(port: int) -> bool:
-    """Return True if some socket LISTENs on `port` (read from /proc, so the server sees no probe connection)."""
-    return _count_sockets(port, _TCP_LISTEN) > 0
-
-
 def c_echo(port: int, called_ae: str, host: str = LOOPBACK, calling_ae: str = "TESTBED") -> bool:
     """Return True if a C-ECHO on a fresh association succeeds."""
     ae = AE(ae_title=calling_ae)
@@ -177,27 +163,6 @@ def c_echo(port: int, called_ae: str, host: str = LOOPBACK, calling_ae: str = "T
         return bool(status) and status.Status == 0x0000
     finally:
         assoc.release()
-
-
-def count_established(port: int) -> int:
-    """Count sockets with local port `port` in ESTABLISHED state (server side of open associations)."""
-    return _count_sockets(port, _TCP_ESTABLISHED)
-
-
-def _count_sockets(port: int, state: str) -> int:
-    """Count /proc/net/tcp{,6} entries with local port `port` in the given hex state."""
-    total = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            rows = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            cols = row.split()
-            local_port = int(cols[1].rsplit(":", 1)[1], 16)
-            if local_port == port and cols[3] == state:
-                total += 1
-    return total
 
 
 def c_find(

@@ -11,14 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.pacs.common import (
+from testbeds.net import free_port, is_listening
+from testbeds.pacs.common import (
     LOOPBACK,
     PacsStartupError,
     RunningPacs,
     c_echo,
     dcmtk_env,
-    free_port,
-    is_listening,
     require_binary,
     start_process,
     stop_process,

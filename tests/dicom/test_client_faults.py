@@ -10,7 +10,7 @@ import anyio
 import pytest
 from pynetdicom import AE
 
-from dicom_mcp.dicom.client import VERIFICATION, ClientConfig, DicomClient
+from dicom_mcp.dicom.client import ClientConfig, DicomClient
 from dicom_mcp.dicom.errors import (
     AssociationAborted,
     AssociationRejected,
@@ -22,10 +22,11 @@ from dicom_mcp.dicom.errors import (
     PacsUnreachable,
     QueryFailed,
 )
-from dicom_mcp.dicom.presets import Level
+from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import Query, build_query
+from dicom_mcp.dicom.scu import VERIFICATION
 from dicom_mcp.dicom.target import Target
-from tests.faults import (
+from testbeds.faults import (
     FaultPacs,
     FindHandler,
     abort_after,
@@ -132,8 +133,12 @@ async def test_client_keeps_answering_after_every_fault(client: DicomClient, hea
     assert client.open_associations == 0
 
 
-async def test_echo_measures_a_round_trip(client: DicomClient, healthy: FaultPacs) -> None:
-    assert await client.echo(target_of(healthy)) >= 0
+async def test_echo_reports_the_round_trip_it_waited_for(client: DicomClient) -> None:
+    with fault_pacs(answers(0), echo_delay=0.3) as slow:  # its C-ECHO answers after 300 ms
+        started = time.monotonic()
+        round_trip_ms = await client.echo(target_of(slow))
+        waited_ms = (time.monotonic() - started) * 1000
+    assert 300 <= round_trip_ms <= waited_ms
 
 
 async def test_busy_pacs_is_reported_when_no_slot_frees_in_time() -> None:

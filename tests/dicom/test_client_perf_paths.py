@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import anyio
@@ -18,12 +19,16 @@ import pytest
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 
-from dicom_mcp.dicom.client import VERIFICATION, ClientConfig, DicomClient
+from dicom_mcp.dicom.client import ClientConfig, DicomClient
 from dicom_mcp.dicom.errors import PacsTimeout
-from dicom_mcp.dicom.presets import Level
+from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, Query, build_query
+from dicom_mcp.dicom.scu import VERIFICATION
 from dicom_mcp.dicom.target import Target
-from tests.pacs import Catalog, RunningPacs
+from testbeds.faults import stop_server
+from testbeds.net import AssociationSampler, connections_to, own_sockets_to
+from testbeds.pacs import Catalog, RunningPacs
+from testbeds.poll import until_async
 
 pytestmark = pytest.mark.anyio
 
@@ -98,7 +103,7 @@ def counting_pacs() -> Iterator[CountingPacs]:
         yield pacs
     finally:
         pacs.gone.set()
-        server.shutdown()
+        stop_server(server)
 
 
 def studies(count: int) -> Query:
@@ -111,48 +116,56 @@ async def expect_studies(client: DicomClient, pacs: CountingPacs, count: int, li
     assert result.truncated is (count > limit)
 
 
-def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll until `condition` holds (readiness by polling, never by sleeping a fixed time)."""
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert condition(), "condition not reached in time"
-
-
 CONFIG = ClientConfig(
     "MCPSCU", dimse_timeout=1.5, query_deadline=5, max_associations=3, association_lifetime=30
 )
 
+OpenClient = Callable[[ClientConfig], DicomClient]
 
-async def test_sequential_finds_share_one_association() -> None:
-    client = DicomClient(CONFIG)
+
+@pytest.fixture
+def open_client() -> Iterator[OpenClient]:
+    """Make clients that are closed after the test, kept associations and all."""
+    made: list[DicomClient] = []
+
+    def make(config: ClientConfig) -> DicomClient:
+        made.append(DicomClient(config))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
+
+
+async def test_sequential_finds_share_one_association(open_client: OpenClient) -> None:
+    client = open_client(CONFIG)
     with counting_pacs() as pacs:
         for count in (3, 0, 5, 1, 2):
             await expect_studies(client, pacs, count)
         assert (pacs.opened, pacs.requests) == (1, 5)
         assert (client.open_associations, client.idle_associations) == (0, 1)
         await anyio.to_thread.run_sync(client.close)
-        until(lambda: pacs.released == 1)
+        await until_async(lambda: pacs.released == 1)
 
 
-async def test_a_truncated_find_leaves_the_association_reusable() -> None:
-    client = DicomClient(CONFIG)
+async def test_a_truncated_find_leaves_the_association_reusable(open_client: OpenClient) -> None:
+    client = open_client(CONFIG)
     with counting_pacs() as pacs:
         await expect_studies(client, pacs, 50, limit=2)  # C-CANCEL, then the PACS's final Cancel status
         await expect_studies(client, pacs, 4)
         assert pacs.opened == 1
 
 
-async def test_an_idle_association_is_released_at_the_end_of_its_lifetime() -> None:
-    client = DicomClient(ClientConfig("MCPSCU", association_lifetime=0.2))
+async def test_an_idle_association_is_released_at_the_end_of_its_lifetime(open_client: OpenClient) -> None:
+    client = open_client(ClientConfig("MCPSCU", association_lifetime=0.2))
     with counting_pacs() as pacs:
         await expect_studies(client, pacs, 2)
-        until(lambda: pacs.released == 1 and client.idle_associations == 0)
+        await until_async(lambda: pacs.released == 1 and client.idle_associations == 0)
 
 
-async def test_a_busy_association_is_replaced_at_the_end_of_its_lifetime() -> None:
+async def test_a_busy_association_is_replaced_at_the_end_of_its_lifetime(open_client: OpenClient) -> None:
     # So that a PACS serving each association on one of a few threads gets to serve the others.
-    client = DicomClient(ClientConfig("MCPSCU", association_lifetime=0.2))
+    client = open_client(ClientConfig("MCPSCU", association_lifetime=0.2))
     with counting_pacs() as pacs:
         give_up = time.monotonic() + 5
         while pacs.opened < 3 and time.monotonic() < give_up:
@@ -160,29 +173,38 @@ async def test_a_busy_association_is_replaced_at_the_end_of_its_lifetime() -> No
         assert pacs.opened == 3 and pacs.most == 1
 
 
-async def test_without_reuse_each_query_gets_an_association_released_after_its_answer() -> None:
-    client = DicomClient(ClientConfig("MCPSCU", association_lifetime=0))
+async def test_without_reuse_each_query_gets_an_association_released_after_its_answer(
+    open_client: OpenClient,
+) -> None:
+    client = open_client(ClientConfig("MCPSCU", association_lifetime=0))
     with counting_pacs() as pacs:
         for count in (2, 0, 3):
             await expect_studies(client, pacs, count)
         assert client.idle_associations == 0
-        until(lambda: pacs.released == 3)
+        await until_async(lambda: pacs.released == 3)
         assert (pacs.opened, pacs.most) == (3, 1)
 
 
 @pytest.mark.parametrize("lifetime", [0, 30])
-async def test_never_more_associations_than_the_limit_idle_and_closing_ones_included(lifetime: float) -> None:
-    client = DicomClient(ClientConfig("MCPSCU", max_associations=3, association_lifetime=lifetime))
+async def test_never_more_associations_than_the_limit_idle_and_closing_ones_included(
+    lifetime: float, open_client: OpenClient
+) -> None:
+    client = open_client(ClientConfig("MCPSCU", max_associations=3, association_lifetime=lifetime))
     with counting_pacs() as pacs:
         async with anyio.create_task_group() as group:
             for n in range(60):
                 group.start_soon(expect_studies, client, pacs, n % 7, 4)
-        assert pacs.most <= CONFIG.max_associations
-        assert client.idle_associations <= CONFIG.max_associations
+        # Counted by the PACS, from establishment to release or abort: 60 queries reach the limit
+        # and never pass it, whether associations are kept idle (30) or released at once (0).
+        assert pacs.most == 3
+        await anyio.to_thread.run_sync(client.close)
+        await until_async(
+            lambda: pacs.current == 0 and connections_to(pacs.port) == 0, what="every association released"
+        )
 
 
-async def test_an_idle_association_the_pacs_dropped_is_replaced() -> None:
-    client = DicomClient(CONFIG)
+async def test_an_idle_association_the_pacs_dropped_is_replaced(open_client: OpenClient) -> None:
+    client = open_client(CONFIG)
     with counting_pacs() as pacs:
         await expect_studies(client, pacs, 2)
         pacs.misbehave = "abort"  # the PACS drops the kept association when it is used again
@@ -190,8 +212,10 @@ async def test_an_idle_association_the_pacs_dropped_is_replaced() -> None:
         assert (pacs.opened, pacs.requests) == (2, 3)
 
 
-async def test_a_timeout_on_a_reused_association_is_reported_and_it_is_not_reused() -> None:
-    client = DicomClient(CONFIG)
+async def test_a_timeout_on_a_reused_association_is_reported_and_it_is_not_reused(
+    open_client: OpenClient,
+) -> None:
+    client = open_client(CONFIG)
     with counting_pacs() as pacs:
         await expect_studies(client, pacs, 2)
         pacs.misbehave = "hang"
@@ -202,27 +226,28 @@ async def test_a_timeout_on_a_reused_association_is_reported_and_it_is_not_reuse
         assert pacs.opened == 2
 
 
-async def test_echo_opens_and_releases_its_own_association() -> None:
-    client = DicomClient(CONFIG)
+async def test_echo_opens_and_releases_its_own_association(open_client: OpenClient) -> None:
+    client = open_client(CONFIG)
     with counting_pacs() as pacs:
         await expect_studies(client, pacs, 1)
-        assert await client.echo(pacs.target()) >= 0
+        started = time.monotonic()
+        round_trip_ms = await client.echo(pacs.target())
+        assert 0 < round_trip_ms <= (time.monotonic() - started) * 1000
         assert (pacs.opened, client.idle_associations) == (2, 1)
-        until(lambda: pacs.released == 1)
+        await until_async(lambda: pacs.released == 1)
 
 
-async def test_associations_send_without_nagle_delays() -> None:
-    client = DicomClient(CONFIG)
+async def test_associations_send_without_nagle_delays(open_client: OpenClient) -> None:
+    client = open_client(CONFIG)
     with counting_pacs() as pacs:
-        await expect_studies(client, pacs, 1)
-        (pool,) = client._pools.values()  # white box: the kept association's own socket
-        (kept,) = pool._idle
-        sock = getattr(kept.conn.dul.socket, "socket", None)
-        assert sock is not None and sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        await expect_studies(client, pacs, 1)  # its association is kept for reuse
+        with own_sockets_to(pacs.port) as kept:  # this process's end of it, found through /proc
+            assert len(kept) == 1
+            assert kept[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
 
-async def test_no_association_keeps_a_reactor_thread() -> None:
-    client = DicomClient(CONFIG)
+async def test_no_association_keeps_a_reactor_thread(open_client: OpenClient) -> None:
+    client = open_client(CONFIG)
     with counting_pacs() as pacs:
         for count in range(5):
             await expect_studies(client, pacs, count)
@@ -274,9 +299,12 @@ async def test_reused_associations_answer_right_under_load(
             if len(uids) != len(expected) or set(uids) != expected or result.truncated:
                 wrong.append(patient.patient_id)
 
-    async with anyio.create_task_group() as group:
-        for n in range(16):
-            group.start_soon(worker, n)
+    # Counted by the kernel at this process's end (Orthanc's end lingers after a release).
+    with AssociationSampler(partial(connections_to, orthanc.port)) as sampler:
+        async with anyio.create_task_group() as group:
+            for n in range(16):
+                group.start_soon(worker, n)
     assert wrong == []
-    assert client.idle_associations <= 16
+    assert 0 < sampler.maximum <= 16
     await anyio.to_thread.run_sync(client.close)
+    await until_async(lambda: connections_to(orthanc.port) == 0, what="every association released")

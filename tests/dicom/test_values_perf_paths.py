@@ -16,11 +16,11 @@ from pydicom.dataset import Dataset
 from pynetdicom.dsutils import decode
 
 from dicom_mcp.dicom.client import ClientConfig, DicomClient
-from dicom_mcp.dicom.presets import Level
+from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import build_query
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicom.values import JsonValue, shape_identifier, shaper_for
-from tests.pacs import RunningPacs, c_find
+from testbeds.pacs import RunningPacs, c_find
 
 pytestmark = pytest.mark.anyio
 

@@ -22,10 +22,11 @@ import pytest
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
-from tests.faults import answers, fault_pacs
-from tests.pacs import RunningPacs
+from testbeds.faults import answers, fault_pacs
+from testbeds.pacs import RunningPacs
+from testbeds.poll import until
+from testbeds.service import RunningService, run_service, service_env
 from tests.security.tokens import write_api_keys
-from tests.service import RunningService, run_service, service_env
 
 ALICE, BOB = "alice-hardening-token-0123456789", "bob-hardening-token-9876543210"
 SESSION_TTL = 4
@@ -450,7 +451,7 @@ def test_a_duplicate_in_flight_request_id_is_refused_and_the_first_still_answers
             first: list[httpx.Response] = []
             worker = threading.Thread(target=lambda: first.append(alice.call("query_studies", request_id=7)))
             worker.start()
-            time.sleep(1.0)
+            until(lambda: slow.requests == 1, within=10, what="the first query in flight at the PACS")
             duplicate = alice.call("query_studies", request_id=7)
             worker.join(30)
             alice.close()

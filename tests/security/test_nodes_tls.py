@@ -15,8 +15,8 @@ from mcp import Client
 from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
-from tests.faults import answers, fault_pacs
-from tests.service import call_error, call_ok
+from testbeds.clients import call_error, call_ok
+from testbeds.faults import answers, fault_pacs
 
 pytestmark = pytest.mark.anyio
 

@@ -20,8 +20,8 @@ from dicom_mcp.sessions.memory import MemoryStore
 from dicom_mcp.sessions.redis import DEFAULT_PREFIX, RedisStore
 from dicom_mcp.sessions.resolver import SessionNotFound, SessionResolver
 from dicom_mcp.sessions.store import SessionEntry, SessionStore, StoreError, StoreUnavailable
-from tests.redisbed import RedisServer
-from tests.service import free_port
+from testbeds.net import free_port
+from testbeds.redis import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -44,6 +44,22 @@ class Clock:
         return self.now
 
 
+class KeyedMemoryStore(MemoryStore):
+    """The memory store, noting the keys it is given: the view of its keys that Redis gives for free."""
+
+    def __init__(self, ttl: float, max_entries: int, clock: Clock) -> None:
+        super().__init__(ttl=ttl, max_entries=max_entries, clock=clock)
+        self.given: set[str] = set()
+
+    async def put(self, key: str, entry: SessionEntry) -> None:
+        self.given.add(key)
+        await super().put(key, entry)
+
+    async def delete(self, key: str) -> None:
+        self.given.discard(key)
+        await super().delete(key)
+
+
 @dataclass
 class Bed:
     """A store under test, a way to let time pass for it, and a view of the keys it holds."""
@@ -53,16 +69,16 @@ class Bed:
     keys: Callable[[], list[str]]
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def bed(request: pytest.FixtureRequest) -> AsyncIterator[Bed]:
     if request.param == "memory":
         clock = Clock()
-        memory = MemoryStore(ttl=TTL, max_entries=100, clock=clock)
+        memory = KeyedMemoryStore(ttl=TTL, max_entries=100, clock=clock)
 
         async def advance(seconds: float) -> None:
             clock.now += seconds
 
-        yield Bed(memory, advance, lambda: list(memory._entries))
+        yield Bed(memory, advance, lambda: sorted(memory.given))
         await memory.aclose()
         return
     server: RedisServer = request.getfixturevalue("redis_db")

@@ -1,4 +1,4 @@
-"""The bench's delaying relay: every byte arrives, in order, both ways, no sooner than the delay."""
+"""The delaying relay: every byte arrives, in order, both ways, no sooner than the delay."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.far import relay
+from testbeds.netdelay import relay
 
 ONE_WAY_MS = 25.0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from pynetdicom import AE
 from pynetdicom.association import Association
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
-from tests.pacs.common import (
+from testbeds.pacs.common import (
     PATIENT_ROOT_FIND,
     STUDY_ROOT_FIND,
     PacsStartupError,
@@ -19,8 +18,9 @@ from tests.pacs.common import (
     c_find,
     require_binary,
 )
-from tests.pacs.dataset import JAPANESE_NAME, LARGE_SERIES_SIZE, Catalog, make_catalog
-from tests.pacs.orthanc import orthanc_get, run_orthanc
+from testbeds.pacs.dataset import JAPANESE_NAME, LARGE_SERIES_SIZE, Catalog, make_catalog
+from testbeds.pacs.orthanc import orthanc_get, run_orthanc
+from testbeds.poll import until
 
 pytestmark = pytest.mark.pacs
 
@@ -149,25 +149,17 @@ def test_modalities_in_study_matching(
     assert all(("ModalitiesInStudy" in m) != expect_all for m in matches)
 
 
-def _wait_for_associations(bed: RunningPacs, count: int, timeout: float = 5.0) -> int:
-    """Poll the server-side association count until it equals `count` or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while (current := bed.open_associations()) != count and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return current
-
-
 def test_open_associations_are_counted(pacs: RunningPacs) -> None:
     ae = AE(ae_title="COUNTER")
     ae.add_requested_context(Verification)
-    assert _wait_for_associations(pacs, 0) == 0
+    until(lambda: pacs.open_associations() == 0, what="no association open")
     assoc = ae.associate(pacs.host, pacs.port, ae_title=pacs.ae_title)
     try:
         assert assoc.is_established
         assert pacs.open_associations() == 1
     finally:
         assoc.release()
-    assert _wait_for_associations(pacs, 0) == 0
+    until(lambda: pacs.open_associations() == 0, what="the association closed")
 
 
 def test_orthanc_rest_config_took_effect(orthanc: RunningPacs, pacs_catalog: Catalog) -> None:

@@ -12,7 +12,7 @@ from mcp import Client
 from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
-from tests.pacs import RunningPacs
+from testbeds.pacs import RunningPacs
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[Client]]
 
@@ -48,7 +48,7 @@ def tools_client() -> ClientFactory:
     return open_client
 
 
-@pytest.fixture(params=["orthanc", "dcmqrscp"])
+@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.pacs) for name in ("orthanc", "dcmqrscp")])
 def pacs(request: pytest.FixtureRequest) -> RunningPacs:
     """Each real PACS in turn."""
     return request.getfixturevalue(request.param)  # type: ignore[no-any-return]

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.pacs import Catalog, RunningPacs
-from tests.pacs.dataset import JAPANESE_NAME
-from tests.service import call_error, call_ok
+from testbeds.clients import call_error, call_ok
+from testbeds.pacs import Catalog, RunningPacs
+from testbeds.pacs.dataset import JAPANESE_NAME
 from tests.tools.conftest import ClientFactory
 
 pytestmark = pytest.mark.anyio
