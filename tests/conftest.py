@@ -19,7 +19,7 @@ from dicom_mcp.dicom.client import configure_pynetdicom
 from dicom_mcp.logs import cap_body_loggers
 from testbeds.clients import stdio_client
 from testbeds.pacs import build_dataset, run_dcmqrscp, run_orthanc
-from testbeds.redis import RedisServer, run_redis
+from testbeds.redis import run_redis
 from testbeds.service import SERVICE_LOGS, run_service
 from tests.phi_scan import find_patient_data
 
@@ -28,7 +28,7 @@ pytest_plugins = ["tests.fixtures"]
 # marker: (fixtures that start its beds, starters a test module may call itself)
 TIERS: dict[str, tuple[set[str], tuple[object, ...]]] = {
     "pacs": ({"pacs_catalog", "orthanc", "dcmqrscp"}, (build_dataset, run_orthanc, run_dcmqrscp)),
-    "redis": ({"redis_server", "redis_db", "private_redis"}, (run_redis, RedisServer)),
+    "redis": ({"redis_server", "redis_db", "private_redis"}, (run_redis,)),
     "service": (set(), (run_service, stdio_client)),
 }
 
