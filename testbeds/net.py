@@ -82,10 +82,17 @@ def connections_to(port: int, pid: int | str = "self") -> int:
     Counted at the client's end because a server's end lingers a moment after a release, and
     only that process's sockets, so that nothing else on the machine is counted.
     """
+    return len(connection_inodes_to(port, pid))
+
+
+def connection_inodes_to(port: int, pid: int | str = "self") -> set[str]:
+    """The socket inodes of `connections_to(port, pid)`, to follow connections from one look to the next."""
     inodes = socket_inodes(pid)
-    return sum(
-        row.remote_port == port and row.state == ESTABLISHED and row.inode in inodes for row in tcp_rows()
-    )
+    return {
+        row.inode
+        for row in tcp_rows()
+        if row.remote_port == port and row.state == ESTABLISHED and row.inode in inodes
+    }
 
 
 @contextmanager
