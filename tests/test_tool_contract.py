@@ -34,6 +34,11 @@ EVERY_TOOL = {
     "query_instances",
     "get_attribute_presets",
     "list_dicom_nodes",
+    "get_instance_metadata",
+    "read_report",
+    "render_image",
+    "move_study",
+    "move_series",
 }
 
 

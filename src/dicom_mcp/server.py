@@ -11,6 +11,7 @@ from dicom_mcp.logs import install_redaction
 from dicom_mcp.services import Services
 from dicom_mcp.tools.config import register_config_tools
 from dicom_mcp.tools.contract import ToolContract
+from dicom_mcp.tools.images import register_image_tools
 from dicom_mcp.tools.move import register_move_tools
 from dicom_mcp.tools.nodes import register_node_tools
 from dicom_mcp.tools.query import register_query_tools
@@ -38,6 +39,7 @@ def build_server(services: Services) -> MCPServer[Any]:
     register_query_tools(server, services)
     register_node_tools(server, services)
     register_reading_tools(server, services)
+    register_image_tools(server, services)
     register_move_tools(server, services)
     server.middleware.append(ToolContract(server, services))
     return server

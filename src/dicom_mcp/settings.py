@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     # Reading: instances held in memory per call, and report text returned per report.
     max_retrieve_bytes: int = Field(64 * 2**20, ge=2**16)
     report_max_chars: int = Field(20_000, ge=100)
+    render_max_size: int = Field(1024, ge=16, le=1024)
+    render_max_pixels: int = Field(40_000_000, ge=1)
 
     # DICOM sessions (the handles `configure_dicom_server` returns).
     session_store: str = Field("memory://", pattern=r"^(memory://|rediss?://.+)$")

@@ -179,7 +179,9 @@ def _tidy(result: HandlerResult, tool: str) -> HandlerResult:
     if answer is None:
         return None
     structured = answer.get("structuredContent")
-    if structured is not None and not answer.get("isError"):
+    content = answer.get("content", [])
+    only_text = len(content) == 1 and content[0].get("type") == "text"
+    if structured is not None and not answer.get("isError") and only_text:
         text = json.dumps(structured, ensure_ascii=False, separators=(",", ":"))
         answer["content"] = [{"type": "text", "text": text}]
     elif answer.get("isError"):

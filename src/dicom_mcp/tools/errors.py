@@ -10,16 +10,34 @@ import logging
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Final
 
 from mcp.server.mcpserver.exceptions import ToolError
 
 from dicom_mcp.dicom.errors import InvalidQuery, NothingFound, PacsError, RetrieveTooLarge
 from dicom_mcp.errors import ConfigurationError
+from dicom_mcp.reading.errors import ReportUnreadable
+from dicom_mcp.reading.image import NotRenderable
 from dicom_mcp.security.targets import MoveRefused, TargetRefused
 from dicom_mcp.sessions.resolver import SessionNotFound, TooManySessions
 from dicom_mcp.sessions.store import StoreError
 
 logger = logging.getLogger(__name__)
+
+
+# Our errors whose message a caller reads as it is, after a prefix that says what kind it is.
+# Order matters: a subclass comes before its base (NotRenderable is a ReportUnreadable).
+PREFIXES: Final[tuple[tuple[type[Exception], str], ...]] = (
+    (InvalidQuery, "invalid input: "),
+    (NothingFound, "not found: "),
+    (RetrieveTooLarge, "too large: "),
+    (MoveRefused, "move refused: "),
+    (NotRenderable, "cannot render: "),
+    (ReportUnreadable, "unreadable: "),
+    (TargetRefused, "target refused: "),
+    (SessionNotFound, ""),
+    (TooManySessions, ""),
+)
 
 
 @contextmanager
@@ -29,27 +47,18 @@ def tool_errors(tool: str) -> Iterator[None]:
         yield
     except ToolError:
         raise
-    except InvalidQuery as exc:
-        raise ToolError(f"invalid input: {exc}") from exc
-    except NothingFound as exc:
-        raise ToolError(f"not found: {exc}") from exc
-    except RetrieveTooLarge as exc:
-        raise ToolError(f"too large: {exc}") from exc
-    except MoveRefused as exc:
-        raise ToolError(f"move refused: {exc}") from exc
     except ConfigurationError as exc:
         logger.error("configuration error in %s: %s", tool, type(exc).__name__)
         raise ToolError(f"server configuration error: {exc}; the operator must fix it") from exc
-    except TargetRefused as exc:
-        raise ToolError(f"target refused: {exc}") from exc
-    except (SessionNotFound, TooManySessions) as exc:
-        raise ToolError(str(exc)) from exc
     except PacsError as exc:
         raise ToolError(f"PACS error ({type(exc).__name__}): {exc}") from exc
     except StoreError as exc:
         logger.warning("session store failure in %s: %s", tool, type(exc).__name__)
         raise ToolError("the session store is unavailable; try again shortly") from exc
     except Exception as exc:
+        prefix = next((text for kind, text in PREFIXES if isinstance(exc, kind)), None)
+        if prefix is not None:
+            raise ToolError(f"{prefix}{exc}") from exc
         # Unknown failures may carry anything in their text: log the type and where, not the message.
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         logger.error(

@@ -59,7 +59,7 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
                 datasets = await services.client.get(
                     target, where.keys, where.sop_classes, settings.max_retrieve_bytes
                 )
-            ds = _the_one(datasets, sop_instance_uid)
+            ds = the_one(datasets, sop_instance_uid)
             call.fields.update(instances=1)
         return InstanceHeader.model_validate(header(ds))
 
@@ -121,7 +121,8 @@ def _checked(**uids: str | None) -> dict[str, str]:
     return {name: check_uid(name, value) for name, value in uids.items() if value}
 
 
-def _the_one(datasets: list[Dataset], sop_uid: str) -> Dataset:
+def the_one(datasets: list[Dataset], sop_uid: str) -> Dataset:
+    """The instance `sop_uid` among those a C-GET brought."""
     for ds in datasets:
         if str(ds.get("SOPInstanceUID", "")) == sop_uid:
             return ds
