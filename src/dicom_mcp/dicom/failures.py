@@ -159,6 +159,13 @@ def check_retrieve_status(operation: str, code: int, *, partial_ok: bool) -> Non
         return
     if code == CANCEL:
         raise QueryFailed(f"the PACS cancelled the {operation} (status 0xFE00)", code)
+    if operation == "C-GET" and code == 0xA702 and not partial_ok:
+        raise QueryFailed(
+            "C-GET failed with status 0xA702: the PACS could not send the instance in any transfer syntax "
+            "this server proposed (a PACS that cannot transcode, such as DCMTK's dcmqrscp, sends only "
+            "in the syntax of the first context it accepts for the SOP class)",
+            code,
+        )
     if code == 0xA801:
         raise QueryFailed(
             f"{operation} failed with status 0xA801: the PACS does not know the destination's AE title "

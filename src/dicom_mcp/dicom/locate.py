@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pydicom.dataset import Dataset
+
 from dicom_mcp.dicom.client import DicomClient
-from dicom_mcp.dicom.errors import NothingFound
+from dicom_mcp.dicom.errors import NothingFound, QueryFailed
 from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.retrievals import Keys
-from dicom_mcp.dicom.sopclasses import REPORT_CLASSES, REPORT_MODALITIES, likely
+from dicom_mcp.dicom.sopclasses import COMMON_STORAGE, REPORT_CLASSES, REPORT_MODALITIES, likely
 from dicom_mcp.dicom.target import Target
 
 # At most this many report series, and instances per series, are looked at for one study.
@@ -29,6 +31,19 @@ class Located:
     keys: Keys
     sop_classes: tuple[str, ...]
     sop_class: str | None = None
+
+    async def fetch(self, client: DicomClient, target: Target, max_bytes: int) -> list[Dataset]:
+        """C-GET the instances into memory. When the PACS would not say the SOP class and the
+        modality's guess brings nothing, ask again offering every common class, uncompressed."""
+        try:
+            got = await client.get(target, self.keys, self.sop_classes, max_bytes)
+        except QueryFailed:
+            if self.sop_class is not None:
+                raise
+            got = []
+        if got or self.sop_class is not None:
+            return got
+        return await client.get(target, self.keys, (*self.sop_classes, *COMMON_STORAGE), max_bytes)
 
 
 def _text(match: Mapping[str, object], keyword: str) -> str | None:

@@ -43,6 +43,25 @@ _BY_MODALITY: Final = {
 }
 
 
+# Proposed, uncompressed only, when neither the PACS nor the modality says which class an instance is.
+COMMON_STORAGE: Final = tuple(
+    dict.fromkeys(
+        [
+            *(sop for classes in _BY_MODALITY.values() for sop in classes),
+            "1.2.840.10008.5.1.4.1.1.7.1",  # Multi-frame Single Bit SC
+            "1.2.840.10008.5.1.4.1.1.7.2",  # Multi-frame Grayscale Byte SC
+            "1.2.840.10008.5.1.4.1.1.7.3",  # Multi-frame Grayscale Word SC
+            "1.2.840.10008.5.1.4.1.1.7.4",  # Multi-frame True Color SC
+            "1.2.840.10008.5.1.4.1.1.1.1.1",  # Digital X-Ray Image Storage - For Processing
+            "1.2.840.10008.5.1.4.1.1.11.1",  # Grayscale Softcopy Presentation State
+            "1.2.840.10008.5.1.4.1.1.481.1",  # RT Image
+            "1.2.840.10008.5.1.4.1.1.66.4",  # Segmentation
+            "1.2.840.10008.5.1.4.1.1.77.1.4",  # VL Photographic Image
+        ]
+    )
+)
+
+
 def kind_of(sop_class: str) -> str | None:
     """ "sr", "pdf" or "cda" for a report class, else None."""
     if sop_class in SR_CLASSES:

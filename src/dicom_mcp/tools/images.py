@@ -93,9 +93,7 @@ def register_image_tools(server: MCPServer[Any], services: Services) -> None:
                 where = await locate.instance(
                     services.client, target, sop_instance_uid, series_instance_uid, study_instance_uid
                 )
-                datasets = await services.client.get(
-                    target, where.keys, where.sop_classes, settings.max_retrieve_bytes
-                )
+                datasets = await where.fetch(services.client, target, settings.max_retrieve_bytes)
             ds = the_one(datasets, sop_instance_uid)
             job = partial(
                 render,

@@ -56,9 +56,7 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
                 where = await locate.instance(
                     services.client, target, sop_instance_uid, series_instance_uid, study_instance_uid
                 )
-                datasets = await services.client.get(
-                    target, where.keys, where.sop_classes, settings.max_retrieve_bytes
-                )
+                datasets = await where.fetch(services.client, target, settings.max_retrieve_bytes)
             ds = the_one(datasets, sop_instance_uid)
             call.fields.update(instances=1)
         return InstanceHeader.model_validate(header(ds))
@@ -94,9 +92,7 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
         )
 
     async def _read(services: Services, target: Any, where: locate.Located) -> Report | None:
-        datasets = await services.client.get(
-            target, where.keys, where.sop_classes, settings.max_retrieve_bytes
-        )
+        datasets = await where.fetch(services.client, target, settings.max_retrieve_bytes)
         if not datasets:
             return None
         try:

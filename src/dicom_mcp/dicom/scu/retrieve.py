@@ -60,6 +60,7 @@ STORED_SYNTAXES: Final = (
     JPEG2000,
     RLELossless,
 )
+UNCOMPRESSED: Final = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 # DICOM allows 128 presentation contexts per association; one goes to the C-GET model.
 MAX_SOP_CLASSES: Final = 127 // len(STORED_SYNTAXES)
 _OUT_OF_RESOURCES: Final = 0xA702
@@ -88,10 +89,16 @@ class Moved:
 def get_contexts(
     sop_classes: Sequence[str],
 ) -> tuple[list[PresentationContext], list[SCP_SCU_RoleSelectionNegotiation]]:
-    """The presentation contexts and SCP roles a C-GET association proposes for `sop_classes`."""
-    classes = list(dict.fromkeys(sop_classes))[:MAX_SOP_CLASSES]
+    """The presentation contexts and SCP roles a C-GET association proposes for `sop_classes`.
+
+    Up to MAX_SOP_CLASSES classes get a context for every stored syntax; more classes (a guess
+    at an instance whose class the PACS would not say) get the two uncompressed ones.
+    """
+    classes = list(dict.fromkeys(sop_classes))
+    syntaxes = STORED_SYNTAXES if len(classes) <= MAX_SOP_CLASSES else UNCOMPRESSED
+    classes = classes[: 127 // len(syntaxes)]
     contexts = [build_context(STUDY_ROOT_GET)]
-    contexts += [build_context(sop, syntax) for sop in classes for syntax in STORED_SYNTAXES]
+    contexts += [build_context(sop, syntax) for sop in classes for syntax in syntaxes]
     return contexts, [build_role(sop, scp_role=True) for sop in classes]
 
 
