@@ -68,6 +68,22 @@ def ct() -> Dataset:
     return ds
 
 
+def phantom(size: int = 256) -> Dataset:
+    """A CT phantom for pictures: a water body (0 HU) with two lungs (-800 HU) and a bone ring (+1000 HU)."""
+    ds = ct()
+    ds.Rows = ds.Columns = size
+    y, x = np.mgrid[0:size, 0:size] / size - 0.5
+    hu = np.full((size, size), -1000, np.int32)
+    body = (x / 0.45) ** 2 + (y / 0.35) ** 2 <= 1
+    hu[body] = 0
+    for centre in (-0.18, 0.18):
+        hu[((x - centre) / 0.12) ** 2 + (y / 0.2) ** 2 <= 1] = -800
+    ring = (x**2 + (y + 0.2) ** 2 <= 0.06**2) & (x**2 + (y + 0.2) ** 2 >= 0.035**2)
+    hu[ring] = 1000
+    ds.PixelData = (hu + 1024).astype(np.uint16).tobytes()
+    return ds
+
+
 def monochrome1() -> Dataset:
     """MONOCHROME1 (white is low), 8-bit: bands 0, 128, 255, no window (the range is used)."""
     ds = _base(CR_IMAGE, "MONOCHROME1", name="mono1")
