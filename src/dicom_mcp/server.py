@@ -11,6 +11,7 @@ from dicom_mcp.logs import install_redaction
 from dicom_mcp.services import Services
 from dicom_mcp.tools.config import register_config_tools
 from dicom_mcp.tools.contract import ToolContract
+from dicom_mcp.tools.guides import register_guides
 from dicom_mcp.tools.images import register_image_tools
 from dicom_mcp.tools.move import register_move_tools
 from dicom_mcp.tools.nodes import register_node_tools
@@ -41,5 +42,6 @@ def build_server(services: Services) -> MCPServer[Any]:
     register_reading_tools(server, services)
     register_image_tools(server, services)
     register_move_tools(server, services)
+    register_guides(server, services)
     server.middleware.append(ToolContract(server, services))
     return server

@@ -6,14 +6,13 @@ input schema (the one clients see, which also says `additionalProperties: false`
 (a number is not a string), and every problem is told in the service's own words, naming
 the parameter and the rule. A refused call is audited and counted like any other.
 
-The same middleware writes each result's text block as compact JSON (the structured result
-it repeats is what clients parse; indentation only cost the model's context).
+The same middleware writes each result's text block compactly (`text.py`): the structured
+result it repeats is what clients parse; indentation and repeated keys only cost context.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -27,6 +26,7 @@ from pydantic import BaseModel
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import record_refusal
 from dicom_mcp.tools.context import caller_from_request
+from dicom_mcp.tools.text import text_for
 
 # Arguments models often guess, per tool, and what to say instead.
 HINTS: Final[Mapping[str, Mapping[str, str]]] = {
@@ -182,7 +182,7 @@ def _tidy(result: HandlerResult, tool: str) -> HandlerResult:
     content = answer.get("content", [])
     only_text = len(content) == 1 and content[0].get("type") == "text"
     if structured is not None and not answer.get("isError") and only_text:
-        text = json.dumps(structured, ensure_ascii=False, separators=(",", ":"))
+        text = text_for(structured)
         answer["content"] = [{"type": "text", "text": text}]
     elif answer.get("isError"):
         prefix = f"Error executing tool {tool}: "
