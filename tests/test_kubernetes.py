@@ -20,9 +20,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from dicom_mcp.nodes import load_nodes
 from dicom_mcp.readiness import ECHO_TIMEOUT as READY_ECHO_TIMEOUT
 from dicom_mcp.security.auth import load_api_keys
-from dicom_mcp.security.nodes import load_nodes
 from dicom_mcp.settings import Settings, environment_names
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """Identifiers carry the level, the unique keys, the return keys and the right character set."""
 
-from dicom_mcp.dicom.presets import Level
+from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, build_query
 
 
