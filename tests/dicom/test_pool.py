@@ -10,6 +10,7 @@ import pytest
 
 from dicom_mcp.dicom.errors import PacsBusy
 from dicom_mcp.dicom.pool import Lease, Pool, PoolTimeout
+from testbeds.poll import until
 
 LIFETIME = 0.3
 
@@ -44,13 +45,6 @@ def new_pool(capacity: int = 2, lifetime: float = LIFETIME) -> Pool[Conn]:
 
 def soon(seconds: float = 5.0) -> float:
     return time.monotonic() + seconds
-
-
-def wait_for(condition: object, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def test_a_connection_given_back_is_lent_again() -> None:
@@ -111,7 +105,7 @@ def test_a_connection_past_its_lifetime_is_released_not_kept() -> None:
     lease = pool.acquire(opener, soon())
     time.sleep(0.06)  # the scenario: the connection outlives its lifetime while in use
     pool.give_back(lease)
-    wait_for(lambda: lease.conn.closed == [True])
+    until(lambda: lease.conn.closed == [True], what="the old connection closed")
     assert pool.idle == 0
     assert pool.acquire(opener, soon()).conn.number == 2
 
@@ -122,7 +116,7 @@ def test_idle_connections_are_reaped_at_the_end_of_their_lifetime() -> None:
     for lease in leases:
         pool.give_back(lease)
     assert pool.idle == 2
-    wait_for(lambda: pool.idle == 0)
+    until(lambda: pool.idle == 0, what="idle connections reaped")
     assert [lease.conn.closed for lease in leases] == [[True], [True]]
 
 

@@ -7,6 +7,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from dicom_mcp.errors import DicomMcpError
+from dicom_mcp.logs import install_redaction
 from dicom_mcp.reading import ReportUnreadable
 from dicom_mcp.reading.pdf import QUIET_LOGGERS, pdf_text
 from tests.reading.pdfs import make_pdf
@@ -81,7 +82,8 @@ def test_pypdf_records_that_quote_a_document_come_from_the_quiet_loggers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     pdf = make_pdf(["Hello"], font_encoding="QuotedFromTheDocument")
-    with caplog.at_level(logging.DEBUG):
+    # The service silences these loggers (logs.install_redaction); open them here to see what they say.
+    with caplog.at_level(logging.DEBUG, logger="pypdf"):
         assert pdf_text(pdf, max_chars=1000) == ("Hello", False)
     quoting = [record for record in caplog.records if "QuotedFromTheDocument" in record.getMessage()]
     assert quoting, "pypdf no longer quotes this document; find another example"
@@ -96,3 +98,11 @@ def _encrypted(pdf: bytes, user_password: str) -> bytes:
     out = BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def test_the_service_silences_the_loggers_that_quote_documents(caplog: pytest.LogCaptureFixture) -> None:
+    install_redaction()
+    pdf = make_pdf(["Hello"], font_encoding="QuotedFromTheDocument")
+    with caplog.at_level(logging.DEBUG):
+        assert pdf_text(pdf, max_chars=1000) == ("Hello", False)
+    assert not [record for record in caplog.records if "QuotedFromTheDocument" in record.getMessage()]
