@@ -1,7 +1,8 @@
 """Run the performance bench: `.venv/bin/python -m bench` from the repository root.
 
-Starts its own Orthanc (the test data set plus a 2,000-instance series) and the real service
-process, measures the service against baselines taken in the same run, and prints one table.
+Starts its own Orthanc (the test data set plus a 2,000-instance series and a 512x512 CT), a
+storescp for C-MOVEs to send to, and the real service processes; measures the services against
+baselines taken in the same run, and prints one table.
 Timings are printed, never asserted.
 """
 
@@ -18,13 +19,16 @@ from contextlib import ExitStack
 from importlib.metadata import version
 from pathlib import Path
 
+from bench.dcmtk import DEST_NODE, run_storescp
 from bench.far import far_load
-from bench.memory import growth, sessions
+from bench.memory import growth, renders, sessions
 from bench.pacs import BIG_SERIES_SIZE, DICOM_THREADS, build_bench_dataset, run_bench_orthanc
+from bench.reads import metadata, move, render
 from bench.report import Report
 from bench.sections import Bed, big_query, latency, load
 from testbeds.netdelay import relay
-from testbeds.service import run_service, service_env
+from testbeds.pacs import RunningPacs
+from testbeds.service import RunningService, run_service, service_env
 
 ASSOCIATIONS = 16
 # The two ways the service can run: associations reused for up to half a second after they
@@ -36,6 +40,10 @@ SECTIONS: dict[str, Callable[[Bed, Report], None]] = {  # in the order they run
     "big": big_query,
     "load": load,
     "far": far_load,
+    "metadata": metadata,
+    "move": move,
+    "render": render,
+    "render-memory": renders,
     "growth": growth,
 }
 
@@ -53,6 +61,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per concurrency level in b")
     parser.add_argument("--sessions", type=int, default=10_000, help="sessions configured in d (before a-c)")
     parser.add_argument("--calls", type=int, default=100_000, help="calls for memory growth in d")
+    parser.add_argument("--read-calls", type=int, default=100, help="calls timed per row in f and h")
+    parser.add_argument("--move-runs", type=int, default=5, help="moves of the 2,000-instance series in g")
+    parser.add_argument("--renders", type=int, default=1000, help="renders for memory in d")
     parser.add_argument(
         "--orthanc-threads", type=int, default=DICOM_THREADS, help="Orthanc DicomThreadsCount"
     )
@@ -62,9 +73,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _settings(options: argparse.Namespace, lifetime: str, relay_port: int) -> dict[str, str]:
+def _settings(options: argparse.Namespace, lifetime: str, relay_port: int, nodes: Path) -> dict[str, str]:
     return {
         "allowed_targets": f"127.0.0.1:{relay_port}",  # section e's PACS, behind the relay
+        "nodes_file": str(nodes),  # section g's move destination
         "log_level": "WARNING",
         "max_limit": str(BIG_SERIES_SIZE),
         "max_associations": str(ASSOCIATIONS),
@@ -83,31 +95,17 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="dicom-mcp-bench-") as tmp:
         root = Path(tmp)
         data = build_bench_dataset(root / "data")
-        with run_bench_orthanc(root / "orthanc", data, options.orthanc_threads) as pacs:
-            pacs_env = {
-                "DICOM_HOST": pacs.host,
-                "DICOM_PORT": str(pacs.port),
-                "DICOM_CALLED_AE_TITLE": pacs.ae_title,
+        with run_storescp(root / "storescp") as destination:
+            move_to: dict[str, list[str | int]] = {
+                DEST_NODE: [destination.ae_title, "127.0.0.1", destination.port]
             }
-            with ExitStack() as stack:
-                relay_port = stack.enter_context(relay(pacs.host, pacs.port, options.rtt_ms / 2))
-                services = {
-                    label: stack.enter_context(
-                        run_service(root, service_env(pacs_env, **_settings(options, lifetime, relay_port)))
-                    )
-                    for label, lifetime in MODES.items()
-                    if not options.modes or label.split()[0] in options.modes
-                }
-                bed = Bed(pacs, services, data, options, relay_port)
-                for name, section in SECTIONS.items():
-                    if not options.only or name in options.only:
-                        print(f"running {name} ...", flush=True)
-                        section(bed, report)
-                        if pacs.process.poll() is not None:  # every later answer would fail: say why
-                            report.notes.append(
-                                f"!! Orthanc exited ({pacs.process.returncode}) during {name}"
-                            )
-                            break
+            with run_bench_orthanc(root / "orthanc", data, options.orthanc_threads, move_to) as pacs:
+                nodes = root / "nodes.toml"
+                nodes.write_text(destination.nodes_toml(), encoding="utf-8")
+                with ExitStack() as stack:
+                    relay_port = stack.enter_context(relay(pacs.host, pacs.port, options.rtt_ms / 2))
+                    services = _services(stack, root, pacs, options, relay_port, nodes)
+                    _run(Bed(pacs, services, data, options, relay_port, destination, root), report)
     report.notes.append(
         f"{platform.python_implementation()} {platform.python_version()}, pynetdicom {version('pynetdicom')}, "
         f"mcp {version('mcp')}, {os.cpu_count()} CPUs; Orthanc DicomThreadsCount {options.orthanc_threads}, "
@@ -115,6 +113,36 @@ def main(argv: list[str] | None = None) -> None:
     )
     print()
     print(report.render())
+
+
+def _services(
+    stack: ExitStack,
+    root: Path,
+    pacs: RunningPacs,
+    options: argparse.Namespace,
+    relay_port: int,
+    nodes: Path,
+) -> dict[str, RunningService]:
+    """Start the service in each mode asked for; `stack` stops them."""
+    pacs_env = {"DICOM_HOST": pacs.host, "DICOM_PORT": str(pacs.port), "DICOM_CALLED_AE_TITLE": pacs.ae_title}
+    return {
+        label: stack.enter_context(
+            run_service(root, service_env(pacs_env, **_settings(options, lifetime, relay_port, nodes)))
+        )
+        for label, lifetime in MODES.items()
+        if not options.modes or label.split()[0] in options.modes
+    }
+
+
+def _run(bed: Bed, report: Report) -> None:
+    """The sections asked for, in order; stop early if Orthanc dies."""
+    for name, section in SECTIONS.items():
+        if not bed.options.only or name in bed.options.only:
+            print(f"running {name} ...", flush=True)
+            section(bed, report)
+            if bed.pacs.process.poll() is not None:  # every later answer would fail: say why
+                report.notes.append(f"!! Orthanc exited ({bed.pacs.process.returncode}) during {name}")
+                break
 
 
 if __name__ == "__main__":

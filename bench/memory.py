@@ -1,4 +1,4 @@
-"""Section d of the bench: the service's resident memory at rest, per session and over many calls.
+"""Section d of the bench: the service's resident memory at rest, per session, over many calls and renders.
 
 Sessions are measured first, on fresh processes (after a few warm-up calls), so that heap freed
 by the load sections cannot hide what they cost; growth over many calls is measured last.
@@ -11,8 +11,9 @@ from typing import Any
 import anyio
 import httpx
 
+from bench.images import SIZE, WINDOW
 from bench.mcpload import Call, sequential, spread, studies_calls
-from bench.measure import rss_kib
+from bench.measure import peak_rss_kib, reset_peak_rss, rss_kib
 from bench.report import Report, Row, mib
 from bench.sections import Bed, verdict_row
 from testbeds.service import RunningService
@@ -64,6 +65,49 @@ def growth(bed: Bed, report: Report) -> None:
     report.notes.append(
         "d. the calls are query_studies with a session handle from configure_dicom_server, patients in "
         "turn, each answer checked: what a modern client does all day (store lookup, C-FIND, shaping)."
+    )
+
+
+def renders(bed: Bed, report: Report) -> None:
+    """RSS over many render_image calls of the 512x512 CT: at the start, at the end, and its peak."""
+    rows = report.section(TITLE)
+    count, keys = bed.options.renders, bed.data.ct
+    center, width = WINDOW
+    arguments = {
+        "sop_instance_uid": keys.sop,
+        "series_instance_uid": keys.series,
+        "study_instance_uid": keys.study,
+        "window_center": center,
+        "window_width": width,
+    }
+    call = Call(
+        "render_image", arguments, lambda r: None if r.get("rows") == SIZE else f"rows {r.get('rows')}"
+    )
+    for label, service in bed.services.items():
+        pid = service.process.pid
+        start = rss_kib(pid)
+        reset_peak_rss(pid)
+        samples: dict[int, int] = {0: start}
+
+        async def checkpoint(done: int, pid: int = pid, samples: dict[int, int] = samples) -> None:
+            samples[done] = rss_kib(pid)
+
+        tally, _ = anyio.run(spread, service.mcp_url, count, CLIENTS, lambda n: call, count // 5, checkpoint)
+        end, peak = rss_kib(pid), peak_rss_kib(pid)
+        trail = ", ".join(f"{done:,}: {mib(kib)}" for done, kib in sorted(samples.items()))
+        rows.append(
+            Row(
+                f"{label}: {count:,} renders of the {SIZE}x{SIZE} CT",
+                f"+{mib(end - start)}",
+                f"start {mib(start)}, end {mib(end)}, peak {mib(peak)}",
+            )
+        )
+        rows.append(Row(f"  RSS every {count // 5:,} renders", "", trail))
+        rows.append(verdict_row(f"renders, {label}", tally))
+        rows.append(Row(f"  throughput ({CLIENTS} clients)", f"{tally.throughput:.0f} renders/s"))
+    report.notes.append(
+        "d. renders: render_image with window 40/400, each answer checked; peak = VmHWM, reset with "
+        "/proc/PID/clear_refs just before the first render."
     )
 
 

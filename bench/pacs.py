@@ -1,4 +1,4 @@
-"""The bench's PACS: the test data set plus one 2,000-instance series, in an Orthanc with more threads.
+"""The bench's PACS: the test data set plus a 2,000-instance series and a 512x512 CT, in an Orthanc with more threads.
 
 `testbeds.pacs.run_orthanc` keeps Orthanc's test-bed `DicomThreadsCount` of 4, which would make the
 PACS, not the service, the bottleneck with 16 associations; this launcher reuses the test bed's
@@ -24,6 +24,7 @@ from pathlib import Path
 from pydicom import dcmread
 from pydicom.uid import UID
 
+from bench.images import ImageKeys, write_ct
 from testbeds.net import free_port, is_listening
 from testbeds.pacs import Catalog, PacsStartupError, RunningPacs, build_dataset
 from testbeds.pacs.common import c_echo, dcmtk_env, require_binary, wait_until
@@ -32,6 +33,7 @@ from testbeds.pacs.orthanc import ORTHANC_AET, ORTHANC_BINARY, orthanc_config, o
 
 BIG_SERIES_SIZE = 2000
 BIG_SERIES_NUMBER = 90
+CT_SERIES_NUMBER = 91
 # Enough DICOM worker threads for 16 simultaneous associations (the service's limit in the bench).
 DICOM_THREADS = 32
 
@@ -44,19 +46,26 @@ class BenchData:
     big_series_uid: str
     big_study_uid: str
     big_sop_uids: frozenset[str]
+    ct: ImageKeys  # the 512x512 CT with pixel data (bench/images.py), alone in its series
 
     @property
     def instance_count(self) -> int:
-        return self.catalog.instance_count + BIG_SERIES_SIZE
+        return self.catalog.instance_count + BIG_SERIES_SIZE + 1
+
+    @property
+    def small(self) -> ImageKeys:
+        """The big series' first instance: a header without pixel data (744 bytes)."""
+        return ImageKeys(self.big_study_uid, self.big_series_uid, f"{self.big_series_uid}.1")
 
 
 def build_bench_dataset(directory: Path) -> BenchData:
-    """Write the test data set, then a 2,000-instance CT series into the study of PAT004."""
+    """Write the test data set, then a 2,000-instance CT series and a 512x512 CT into the study of PAT004."""
     catalog = build_dataset(directory)
     study = catalog.studies_for_patient("PAT004")[0]
     template_series = catalog.series_for_study(study.study_uid)[0]
     template = catalog.instances_for_series(template_series.series_uid)[0]
     ds = dcmread(directory / template.filename)
+    ct = write_ct(ds, f"{UID_ROOT}9.{CT_SERIES_NUMBER}", directory / "bench_ct.dcm")
     series_uid = f"{UID_ROOT}9.{BIG_SERIES_NUMBER}"
     ds.SeriesInstanceUID = UID(series_uid)
     ds.SeriesNumber = BIG_SERIES_NUMBER
@@ -69,7 +78,7 @@ def build_bench_dataset(directory: Path) -> BenchData:
         ds.InstanceNumber = n
         ds.save_as(directory / f"bench_{n:05d}.dcm", enforce_file_format=True)
         sop_uids.add(sop_uid)
-    return BenchData(catalog, series_uid, study.study_uid, frozenset(sop_uids))
+    return BenchData(catalog, series_uid, study.study_uid, frozenset(sop_uids), ct)
 
 
 def _http_port(pacs: RunningPacs) -> int:
@@ -85,12 +94,14 @@ def _rest_ready(pacs: RunningPacs) -> bool:
     return True
 
 
-def _start(workdir: Path, threads: int) -> RunningPacs:
+def _start(workdir: Path, threads: int, modalities: dict[str, list[str | int]]) -> RunningPacs:
     binary = workdir / "orthanc-bench"  # a copy: out of reach of start-stop-daemon --exec (see above)
     shutil.copy2(require_binary(ORTHANC_BINARY), binary)
     dicom_port, http_port = free_port(), free_port()
     config = orthanc_config(workdir, dicom_port, http_port, "Utf8")
     config["DicomThreadsCount"] = threads
+    config["DicomModalities"] = modalities
+    config["DicomAlwaysAllowMove"] = True  # the bench's callers are not modalities Orthanc knows
     config_path = workdir / "orthanc.json"
     config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
     log_path = workdir / "orthanc.log"
@@ -127,11 +138,19 @@ def _start(workdir: Path, threads: int) -> RunningPacs:
 
 
 @contextmanager
-def run_bench_orthanc(workdir: Path, data: BenchData, threads: int = DICOM_THREADS) -> Iterator[RunningPacs]:
-    """Run Orthanc with `threads` DICOM threads and the bench data set loaded; stop it on exit."""
+def run_bench_orthanc(
+    workdir: Path,
+    data: BenchData,
+    threads: int = DICOM_THREADS,
+    modalities: dict[str, list[str | int]] | None = None,
+) -> Iterator[RunningPacs]:
+    """Run Orthanc with `threads` DICOM threads and the bench data set loaded; stop it on exit.
+
+    `modalities` become its DicomModalities (name -> [AE title, host, port]): the C-MOVE destinations.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     assert data.catalog.directory is not None
-    pacs = _start(workdir, threads)
+    pacs = _start(workdir, threads, modalities or {})
     try:
         started = time.monotonic()
         upload_files(_http_port(pacs), sorted(data.catalog.directory.glob("*.dcm")))

@@ -1,4 +1,4 @@
-"""Sections a-c of the bench: latency, the 2,000-match query, and load (d is in memory.py).
+"""Sections a-c of the bench: latency, the 2,000-match query, and load (d: memory.py, f-h: reads.py).
 
 Each runs against both service processes: the shipped default (associations reused for half
 a second, DICOM_MCP_ASSOCIATION_LIFETIME=0.5) and a fresh association per query (0).
@@ -10,10 +10,12 @@ import argparse
 import os
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 import anyio
 
 from bench import direct
+from bench.dcmtk import Destination
 from bench.mcpload import Call, Tally, concurrent, instances_call, sequential, studies_calls
 from bench.measure import CpuMeter, percentile
 from bench.pacs import BIG_SERIES_SIZE, BenchData
@@ -34,6 +36,8 @@ class Bed:
     data: BenchData
     options: argparse.Namespace
     relay_port: int  # testbeds.netdelay in front of the PACS, for section e
+    destination: Destination  # the storescp C-MOVEs send to, for section g
+    workdir: Path  # for the files DCMTK baselines write
     handles: dict[str, list[str]] = field(default_factory=dict)  # session handles from section d
 
     def cpu(self, label: str) -> CpuMeter:
