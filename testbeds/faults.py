@@ -1,7 +1,9 @@
 """A misbehaving PACS: an in-process pynetdicom SCP that fails in one chosen way.
 
 Real servers cannot refuse, hang or abort on demand; this one can. Each behaviour is a
-C-FIND handler; the SCP itself is real, so the client's network code runs for real.
+C-FIND handler, and optionally a C-GET handler (`get_hangs`, `get_aborts_after`, `get_fails`,
+or the healthy `get_sends`) for retrievals: then `instance_found` answers the instance look-up a C-GET needs first. The
+SCP itself is real, so the client's network code runs for real.
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    CTImageStorage,
     PatientRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelGet,
     StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
     Verification,
 )
 from pynetdicom.transport import AssociationServer
@@ -26,6 +32,10 @@ from pynetdicom.transport import AssociationServer
 from testbeds.net import free_port
 
 FindHandler = Callable[[evt.Event, "FaultPacs"], Iterator[tuple[int, Dataset | None]]]
+# A C-GET handler yields the number of sub-operations first, then (status, instance) pairs.
+GetHandler = Callable[[evt.Event, "FaultPacs"], Iterator[int | tuple[int, Dataset | None]]]
+FAULT_STUDY_UID = "1.2.3.4"
+FAULT_SERIES_UID = "1.2.3.4.5"
 
 
 @dataclass
@@ -38,6 +48,7 @@ class FaultPacs:
     release: threading.Event = field(default_factory=threading.Event)
     cancelled: threading.Event = field(default_factory=threading.Event)
     requests: int = 0
+    get_requests: int = 0
 
 
 def study(n: int) -> Dataset:
@@ -93,10 +104,76 @@ def abort_after(count: int) -> FindHandler:
     return handler
 
 
+def instance_found(event: evt.Event, pacs: FaultPacs) -> Iterator[tuple[int, Dataset | None]]:
+    """Answer an IMAGE-level look-up with one CT instance: the UID asked for, in a fixed study and series."""
+    match = Dataset()
+    match.QueryRetrieveLevel = "IMAGE"
+    match.StudyInstanceUID = FAULT_STUDY_UID
+    match.SeriesInstanceUID = FAULT_SERIES_UID
+    match.SOPInstanceUID = event.identifier.get("SOPInstanceUID") or f"{FAULT_SERIES_UID}.1"
+    match.SOPClassUID = CTImageStorage
+    yield 0xFF00, match
+    yield 0x0000, None
+
+
+def ct_instance(n: int) -> Dataset:
+    """A small CT instance, ready to be sent by a C-GET."""
+    ds = Dataset()
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = f"{FAULT_SERIES_UID}.{n}"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = FAULT_STUDY_UID, FAULT_SERIES_UID
+    ds.Modality = "CT"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    return ds
+
+
+def get_hangs(event: evt.Event, pacs: FaultPacs) -> Iterator[int | tuple[int, Dataset | None]]:
+    """Accept the C-GET, announce one instance, and never send it."""
+    yield 1
+    pacs.release.wait(120)
+    yield 0xA700, None
+
+
+def get_aborts_after(count: int) -> GetHandler:
+    """Send `count` instances of more announced, then abort the association."""
+
+    def handler(event: evt.Event, pacs: FaultPacs) -> Iterator[int | tuple[int, Dataset | None]]:
+        yield count + 2
+        for n in range(1, count + 1):
+            yield 0xFF00, ct_instance(n)
+        event.assoc.abort()
+        yield 0xFF00, ct_instance(count + 1)
+
+    return handler
+
+
+def get_sends(count: int) -> GetHandler:
+    """Send `count` CT instances and succeed: a healthy retrieve."""
+
+    def handler(event: evt.Event, pacs: FaultPacs) -> Iterator[int | tuple[int, Dataset | None]]:
+        yield count
+        for n in range(1, count + 1):
+            yield 0xFF00, ct_instance(n)
+
+    return handler
+
+
+def get_fails(code: int) -> GetHandler:
+    """Answer the C-GET with a failure status and no instance."""
+
+    def handler(event: evt.Event, pacs: FaultPacs) -> Iterator[int | tuple[int, Dataset | None]]:
+        yield 1
+        yield code, None
+
+    return handler
+
+
 @contextmanager
 def fault_pacs(
     handler: FindHandler,
     *,
+    get_handler: GetHandler | None = None,
     ae_title: str = "FAULTY",
     strict_called_ae: bool = False,
     max_associations: int = 10,
@@ -105,7 +182,8 @@ def fault_pacs(
 ) -> Iterator[FaultPacs]:
     """Run an SCP on a free loopback port whose C-FIND behaves as `handler` says.
 
-    Its C-ECHO answers Success after `echo_delay` seconds.
+    With `get_handler` it also serves C-GET (of CT instances), as that handler says. Its C-ECHO
+    answers Success after `echo_delay` seconds.
     """
     ae = AE(ae_title=ae_title)
     ae.require_called_aet = strict_called_ae
@@ -116,17 +194,27 @@ def fault_pacs(
         StudyRootQueryRetrieveInformationModelFind,
     ):
         ae.add_supported_context(context)
+    if get_handler is not None:
+        ae.add_supported_context(PatientRootQueryRetrieveInformationModelGet)
+        ae.add_supported_context(StudyRootQueryRetrieveInformationModelGet)
+        # The instances go back as C-STOREs on the same association: this SCP is their SCU.
+        ae.add_supported_context(CTImageStorage, ExplicitVRLittleEndian, scu_role=True, scp_role=True)
     pacs = FaultPacs("127.0.0.1", 0, ae_title)
 
     def on_find(event: evt.Event) -> Iterator[tuple[int, Dataset | None]]:
         pacs.requests += 1
         yield from handler(event, pacs)
 
+    def on_get(event: evt.Event) -> Iterator[int | tuple[int, Dataset | None]]:
+        assert get_handler is not None
+        pacs.get_requests += 1
+        yield from get_handler(event, pacs)
+
     def on_echo(event: evt.Event) -> int:
         pacs.release.wait(echo_delay)
         return 0x0000
 
-    handlers = [(evt.EVT_C_FIND, on_find), (evt.EVT_C_ECHO, on_echo)]
+    handlers = [(evt.EVT_C_FIND, on_find), (evt.EVT_C_ECHO, on_echo), (evt.EVT_C_GET, on_get)]
     server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=handlers, ssl_context=ssl_context)
     pacs.port = server.server_address[1]
     try:

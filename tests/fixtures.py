@@ -1,9 +1,10 @@
 """Fixtures over the shared test beds in testbeds/ (registered by `pytest_plugins` in tests/conftest.py).
 
 PACS (session-scoped; they error, never skip, if a binary is missing):
-    pacs_catalog   the synthetic data set, built once, and its ground truth
-    orthanc        an Orthanc loaded with it
-    dcmqrscp       a DCMTK dcmqrscp serving it
+    pacs_catalog      the synthetic data set, built once, and its ground truth
+    move_destination  a storage SCP in this process that both PACS may C-MOVE to (AE MCPSTORE)
+    orthanc           an Orthanc loaded with it
+    dcmqrscp          a DCMTK dcmqrscp serving it
 Redis:
     redis_server   one server for the whole session
     redis_db       that server, running and with an empty database (FLUSHDB) for each test
@@ -21,8 +22,17 @@ import pytest
 
 from testbeds.pacs import Catalog, PacsStartupError, RunningPacs, build_dataset, run_dcmqrscp, run_orthanc
 from testbeds.redis import RedisServer, run_redis
+from testbeds.store import StoreScp, run_store_scp
 
-__all__ = ["dcmqrscp", "orthanc", "pacs_catalog", "private_redis", "redis_db", "redis_server"]
+__all__ = [
+    "dcmqrscp",
+    "move_destination",
+    "orthanc",
+    "pacs_catalog",
+    "private_redis",
+    "redis_db",
+    "redis_server",
+]
 
 
 def _dataset_dir(catalog: Catalog) -> Path:
@@ -47,17 +57,36 @@ def pacs_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 
 
 @pytest.fixture(scope="session")
-def orthanc(pacs_catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPacs]:
-    """Run an Orthanc loaded with the data set for the whole session."""
-    with run_orthanc(tmp_path_factory.mktemp("orthanc"), _dataset_dir(pacs_catalog)) as pacs:
+def move_destination() -> Iterator[StoreScp]:
+    """A storage SCP listening before the PACS start, so that their configurations can name it."""
+    with run_store_scp() as store:
+        yield store
+
+
+@pytest.fixture(scope="session")
+def orthanc(
+    pacs_catalog: Catalog, move_destination: StoreScp, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningPacs]:
+    """Run an Orthanc loaded with the data set for the whole session; it may C-MOVE to `move_destination`."""
+    with run_orthanc(
+        tmp_path_factory.mktemp("orthanc"),
+        _dataset_dir(pacs_catalog),
+        move_destinations=[move_destination.destination],
+    ) as pacs:
         _check_loaded(pacs, pacs_catalog)
         yield pacs
 
 
 @pytest.fixture(scope="session")
-def dcmqrscp(pacs_catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPacs]:
-    """Run a DCMTK dcmqrscp serving the data set for the whole session."""
-    with run_dcmqrscp(tmp_path_factory.mktemp("dcmqrscp"), _dataset_dir(pacs_catalog)) as pacs:
+def dcmqrscp(
+    pacs_catalog: Catalog, move_destination: StoreScp, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningPacs]:
+    """Run a DCMTK dcmqrscp serving the data set for the whole session; it may C-MOVE to `move_destination`."""
+    with run_dcmqrscp(
+        tmp_path_factory.mktemp("dcmqrscp"),
+        _dataset_dir(pacs_catalog),
+        move_destinations=[move_destination.destination],
+    ) as pacs:
         _check_loaded(pacs, pacs_catalog)
         yield pacs
 

@@ -3,12 +3,19 @@
 from pathlib import Path
 
 from testbeds.pacs.dataset import JAPANESE_NAME
+from testbeds.pacs.reports import FINDING, IMPRESSION, OBSERVER, PDF_LINES
 from tests.phi_scan import find_patient_data, patient_terms
 
 
 def test_terms_cover_names_parts_ids_and_birth_dates() -> None:
     terms = patient_terms()
     assert {"SMITH^JOHN", "SMITH", "Müller", "山田", "Иванова", "PAT004", "19550101", JAPANESE_NAME} <= terms
+
+
+def test_terms_cover_the_reports_text_and_their_observer() -> None:
+    terms = patient_terms()
+    assert {FINDING, IMPRESSION, OBSERVER, "WHITAKER", "TAYLOR^OLIVIA"} <= terms
+    assert {line for line in PDF_LINES if ":" in line} <= terms
 
 
 def test_scan_reports_each_leak(tmp_path: Path) -> None:

@@ -1,13 +1,27 @@
-"""Deterministic synthetic DICOM data set and the Catalog describing its ground truth."""
+"""Deterministic synthetic DICOM data set and the Catalog describing its ground truth.
+
+Most instances are headers only. One study (`Catalog.report_study`) holds what a reader needs:
+CT slices with pixel data (`ct_slices.py`), a structured report and an encapsulated PDF
+(`reports.py`); a Series' `content` says which.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
+
+from testbeds.pacs.ct_slices import fill_ct_slice
+from testbeds.pacs.reports import (
+    COMPREHENSIVE_SR,
+    ENCAPSULATED_PDF,
+    fill_encapsulated_pdf,
+    fill_structured_report,
+)
 
 # pydicom's registered root plus a private branch; fixed counters keep every rerun byte-identical.
 UID_ROOT = "1.2.826.0.1.3680043.8.498.4242."
@@ -21,7 +35,11 @@ SOP_CLASSES: dict[str, str] = {
     "CR": "1.2.840.10008.5.1.4.1.1.1",  # Computed Radiography Image Storage
     "DX": "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image Storage - For Presentation
     "PT": "1.2.840.10008.5.1.4.1.1.128",  # Positron Emission Tomography Image Storage
+    "SR": COMPREHENSIVE_SR,
+    "DOC": ENCAPSULATED_PDF,
 }
+# What a series' instances hold beyond the shared header: "" nothing, or one of these.
+CT_SLICES, STRUCTURED_REPORT, PDF_REPORT = "ct-slices", "sr", "pdf"
 
 JAPANESE_NAME = "Yamada^Tarou=山田^太郎=やまだ^たろう"  # PS3.5 H.3.1 example
 
@@ -53,7 +71,7 @@ class Study:
 
 @dataclass(frozen=True)
 class Series:
-    """A series and the number of instances it holds."""
+    """A series and the number of instances it holds; `content`: CT_SLICES, STRUCTURED_REPORT, PDF_REPORT or ""."""
 
     series_uid: str
     study_uid: str
@@ -62,6 +80,7 @@ class Series:
     description: str
     instance_count: int
     sop_class_uid: str
+    content: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,6 +182,15 @@ class Catalog:
         """Return NumberOfStudyRelatedInstances for a study."""
         return sum(s.instance_count for s in self.series_for_study(study_uid))
 
+    def series_with_content(self, content: str) -> tuple[Series, ...]:
+        """Return the series whose instances hold `content` (CT_SLICES, STRUCTURED_REPORT, PDF_REPORT)."""
+        return tuple(s for s in self.series if s.content == content)
+
+    @property
+    def report_study(self) -> Study:
+        """Return the study with a structured report, an encapsulated PDF and CT slices with pixels."""
+        return self.study_for_series(self.series_with_content(STRUCTURED_REPORT)[0].series_uid)
+
     @property
     def large_series(self) -> Series:
         """Return the CT series with LARGE_SERIES_SIZE instances."""
@@ -185,6 +213,7 @@ class _SeriesSpec:
     modality: str
     description: str
     count: int
+    content: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,11 +234,12 @@ _PATIENTS: tuple[Patient, ...] = (
     Patient("PAT005", JAPANESE_NAME, "19800214", "M", ("", "ISO 2022 IR 87")),
     Patient("PAT006", "Иванова^Мария", "19921123", "F", ("ISO_IR 192",)),
     Patient("PAT007", "BROWN^EMMA", "20010607", "F"),
+    Patient("PAT008", "TAYLOR^OLIVIA", "19760419", "F"),
 )
 
 
-def _s(modality: str, description: str, count: int = 1) -> _SeriesSpec:
-    return _SeriesSpec(modality, description, count)
+def _s(modality: str, description: str, count: int = 1, content: str = "") -> _SeriesSpec:
+    return _SeriesSpec(modality, description, count, content)
 
 
 _STUDIES: tuple[_StudySpec, ...] = (
@@ -242,6 +272,18 @@ _STUDIES: tuple[_StudySpec, ...] = (
     _StudySpec("PAT006", "20211111", "111111", "PELVIS US", "ACC6001", (_s("US", "PELVIS", 2),)),
     _StudySpec("PAT007", "20181203", "164500", "CHEST XRAY", "ACC7001", (_s("CR", "AP"),)),
     _StudySpec("PAT007", "20240808", "120000", "BRAIN CT", "ACC7002", (_s("CT", "HEAD", 2),)),
+    _StudySpec(
+        "PAT008",
+        "20220916",
+        "101500",
+        "CT THORAX",
+        "ACC8001",
+        (
+            _s("CT", "THORAX 1.25MM", 3, CT_SLICES),
+            _s("SR", "RADIOLOGY REPORT", 1, STRUCTURED_REPORT),
+            _s("DOC", "SCANNED REPORT", 1, PDF_REPORT),
+        ),
+    ),
 )
 
 
@@ -255,6 +297,7 @@ def _series_for(spec: _StudySpec, study_uid: str, study_no: int) -> list[Series]
             description=s.description,
             instance_count=s.count,
             sop_class_uid=SOP_CLASSES[s.modality],
+            content=s.content,
         )
         for number, s in enumerate(spec.series, start=1)
     ]
@@ -331,11 +374,29 @@ def _base_dataset(catalog: Catalog, series: Series) -> Dataset:
     return ds
 
 
-def _write_instance(base: Dataset, instance: Instance, directory: Path) -> None:
+Fill = Callable[[Dataset, Instance], None]
+
+
+def _content_filler(catalog: Catalog, series: Series) -> Fill | None:
+    """What adds a series' `content` to each of its instances (None: headers only)."""
+    if series.content == CT_SLICES:
+        return lambda ds, instance: fill_ct_slice(ds, instance.instance_number)
+    if series.content == STRUCTURED_REPORT:
+        (ct,) = (s for s in catalog.series_for_study(series.study_uid) if s.content == CT_SLICES)
+        slices = [i.sop_uid for i in catalog.instances_for_series(ct.series_uid)]
+        return lambda ds, instance: fill_structured_report(ds, ct.series_uid, slices)
+    if series.content == PDF_REPORT:
+        return lambda ds, instance: fill_encapsulated_pdf(ds)
+    return None
+
+
+def _write_instance(base: Dataset, instance: Instance, directory: Path, fill: Fill | None = None) -> None:
     """Write one Part 10 file in Explicit VR Little Endian."""
     ds = Dataset(base)  # shallow: shares the series-level elements, far cheaper than copy()
     ds.SOPInstanceUID = UID(instance.sop_uid)
     ds.InstanceNumber = instance.instance_number
+    if fill is not None:
+        fill(ds, instance)
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = base.SOPClassUID
     meta.MediaStorageSOPInstanceUID = UID(instance.sop_uid)
@@ -351,6 +412,7 @@ def build_dataset(directory: Path) -> Catalog:
     catalog = make_catalog(directory)
     for series in catalog.series:
         base = _base_dataset(catalog, series)
+        fill = _content_filler(catalog, series)
         for instance in catalog.instances_for_series(series.series_uid):
-            _write_instance(base, instance, directory)
+            _write_instance(base, instance, directory, fill)
     return catalog

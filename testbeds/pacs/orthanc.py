@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +23,7 @@ from testbeds.pacs.common import (
     stop_process,
     wait_until,
 )
+from testbeds.store import Destination
 
 ORTHANC_BINARY = "/usr/sbin/Orthanc"
 ORTHANC_AET = "ORTHANC"
@@ -31,8 +32,17 @@ UPLOAD_WORKERS = 4
 START_ATTEMPTS = 3  # the free port we picked may be grabbed before Orthanc binds it
 
 
-def orthanc_config(workdir: Path, dicom_port: int, http_port: int, default_encoding: str) -> dict[str, Any]:
-    """Return the Orthanc 1.10 configuration for a permissive, unlimited, loopback-only test bed."""
+def orthanc_config(
+    workdir: Path,
+    dicom_port: int,
+    http_port: int,
+    default_encoding: str,
+    move_destinations: Sequence[Destination] = (),
+) -> dict[str, Any]:
+    """Return the Orthanc 1.10 configuration for a permissive, unlimited, loopback-only test bed.
+
+    `move_destinations` are the AEs a C-MOVE may name (Orthanc sends only to modalities it knows).
+    """
     return {
         "Name": "dicom-mcp-testbed",
         "StorageDirectory": str(workdir / "storage"),
@@ -54,7 +64,8 @@ def orthanc_config(workdir: Path, dicom_port: int, http_port: int, default_encod
         "DicomAlwaysAllowFind": True,
         "DicomAlwaysAllowStore": True,
         "DicomAlwaysAllowGet": True,
-        "DicomModalities": {},
+        "DicomAlwaysAllowMove": True,
+        "DicomModalities": {d.ae_title.lower(): [d.ae_title, d.host, d.port] for d in move_destinations},
         # 0 = no cap on C-FIND answers (patient/study/series and instance level).
         "LimitFindResults": 0,
         "LimitFindInstances": 0,
@@ -123,7 +134,7 @@ def upload_files(http_port: int, files: list[Path], workers: int = UPLOAD_WORKER
         return sum(pool.map(lambda chunk: _upload_chunk(http_port, chunk), chunks))
 
 
-def _start(workdir: Path, default_encoding: str) -> RunningPacs:
+def _start(workdir: Path, default_encoding: str, move_destinations: Sequence[Destination]) -> RunningPacs:
     """Start Orthanc on fresh ports and wait for REST and C-ECHO readiness."""
     binary = require_binary(ORTHANC_BINARY)
     log_path = workdir / "orthanc.log"
@@ -131,7 +142,7 @@ def _start(workdir: Path, default_encoding: str) -> RunningPacs:
     for _ in range(START_ATTEMPTS):
         dicom_port, http_port = free_port(), free_port()
         config_path = workdir / "orthanc.json"
-        config = orthanc_config(workdir, dicom_port, http_port, default_encoding)
+        config = orthanc_config(workdir, dicom_port, http_port, default_encoding, move_destinations)
         config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
         started = time.monotonic()
         process = start_process([binary, str(config_path)], log_path, workdir, env=dcmtk_env())
@@ -190,10 +201,19 @@ def orthanc_get(pacs: RunningPacs, path: str) -> Any:
 
 
 @contextmanager
-def run_orthanc(workdir: Path, dataset_dir: Path, *, default_encoding: str = "Utf8") -> Iterator[RunningPacs]:
-    """Run Orthanc with the data set from `dataset_dir` loaded; stop it (SIGTERM, ~2.5 s) on exit."""
+def run_orthanc(
+    workdir: Path,
+    dataset_dir: Path,
+    *,
+    default_encoding: str = "Utf8",
+    move_destinations: Sequence[Destination] = (),
+) -> Iterator[RunningPacs]:
+    """Run Orthanc with the data set from `dataset_dir` loaded; stop it (SIGTERM, ~2.5 s) on exit.
+
+    A C-MOVE may send to `move_destinations` (by AE title).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    pacs = _start(workdir, default_encoding)
+    pacs = _start(workdir, default_encoding, move_destinations)
     try:
         _load(pacs, dataset_dir)
         pacs.timings["total"] = pacs.timings["start"] + pacs.timings["load"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.pixels import apply_modality_lut
 from pynetdicom import AE
 from pynetdicom.association import Association
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
@@ -18,7 +20,15 @@ from testbeds.pacs.common import (
     c_find,
     require_binary,
 )
-from testbeds.pacs.dataset import JAPANESE_NAME, LARGE_SERIES_SIZE, Catalog, make_catalog
+from testbeds.pacs.dataset import (
+    CT_SLICES,
+    JAPANESE_NAME,
+    LARGE_SERIES_SIZE,
+    PDF_REPORT,
+    STRUCTURED_REPORT,
+    Catalog,
+    make_catalog,
+)
 from testbeds.pacs.orthanc import orthanc_get, run_orthanc
 from testbeds.poll import until
 
@@ -54,10 +64,33 @@ def test_catalog_is_deterministic_and_consistent(pacs_catalog: Catalog) -> None:
     assert make_catalog(pacs_catalog.directory) == pacs_catalog
     assert len(pacs_catalog.patients) >= 6
     assert {s.date[:4] for s in pacs_catalog.studies} == {str(y) for y in range(2018, 2026)}
-    assert {m for s in pacs_catalog.studies for m in s.modalities} == {"CT", "MR", "US", "CR", "PT", "DX"}
+    modalities = {m for s in pacs_catalog.studies for m in s.modalities}
+    assert modalities == {"CT", "MR", "US", "CR", "PT", "DX", "SR", "DOC"}
     assert len({s.accession_number for s in pacs_catalog.studies}) == len(pacs_catalog.studies)
     assert pacs_catalog.large_series.instance_count == LARGE_SERIES_SIZE >= 1000
     assert all(p.exists() for p in pacs_catalog.files()[:: LARGE_SERIES_SIZE // 10])
+
+
+def test_one_study_holds_a_report_a_pdf_and_ct_slices_with_pixels(pacs_catalog: Catalog) -> None:
+    assert pacs_catalog.directory is not None
+    directory = pacs_catalog.directory
+
+    def read(content: str) -> list[Dataset]:
+        (series,) = pacs_catalog.series_with_content(content)
+        return [dcmread(directory / i.filename) for i in pacs_catalog.instances_for_series(series.series_uid)]
+
+    assert pacs_catalog.report_study.modalities == ("CT", "DOC", "SR")
+    assert [s.modality for s in pacs_catalog.series if s.content] == ["CT", "SR", "DOC"]
+    first, second, _ = read(CT_SLICES)
+    hu = [apply_modality_lut(ds.pixel_array, ds) for ds in (first, second)]
+    assert hu[0].shape == (512, 512)
+    assert hu[0][256, 256] == hu[1][256, 256] == 40  # soft tissue in the middle
+    assert (hu[0][200, 180], hu[1][200, 180]) == (-850, 30)  # lung; the nodule on the second slice only
+    (report,) = read(STRUCTURED_REPORT)
+    flags = (report.CompletionFlag, report.VerificationFlag, report.SpecificCharacterSet)
+    assert flags == ("COMPLETE", "VERIFIED", "ISO_IR 192")
+    (document,) = read(PDF_REPORT)
+    assert document.EncapsulatedDocument.startswith(b"%PDF-1.4")
 
 
 def test_study_query_by_patient_id(pacs: RunningPacs, pacs_catalog: Catalog) -> None:
