@@ -39,6 +39,9 @@ EVERY_TOOL = {
     "render_image",
     "move_study",
     "move_series",
+    "open_study_viewer",
+    "viewer_thumbnails",
+    "viewer_frames",
 }
 
 

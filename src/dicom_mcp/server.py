@@ -17,6 +17,7 @@ from dicom_mcp.tools.move import register_move_tools
 from dicom_mcp.tools.nodes import register_node_tools
 from dicom_mcp.tools.query import register_query_tools
 from dicom_mcp.tools.reading import register_reading_tools
+from dicom_mcp.tools.viewer import viewer_app
 
 INSTRUCTIONS = """\
 Query a hospital PACS (DICOM C-FIND) for patients, studies, series and instances, and read them.
@@ -35,6 +36,7 @@ def build_server(services: Services) -> MCPServer[Any]:
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level=services.settings.log_level,
+        extensions=[viewer_app(services)],
     )
     register_config_tools(server, services)
     register_query_tools(server, services)

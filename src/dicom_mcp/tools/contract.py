@@ -7,7 +7,8 @@ input schema (the one clients see, which also says `additionalProperties: false`
 the parameter and the rule. A refused call is audited and counted like any other.
 
 The same middleware writes each result's text block compactly (`text.py`): the structured
-result it repeats is what clients parse; indentation and repeated keys only cost context.
+result it repeats is what clients parse; indentation and repeated keys only cost context. Text
+a tool wrote itself (open_study_viewer's summary) is not a repeat and is left as it is.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def _tidy(result: HandlerResult, tool: str) -> HandlerResult:
     structured = answer.get("structuredContent")
     content = answer.get("content", [])
     only_text = len(content) == 1 and content[0].get("type") == "text"
-    if structured is not None and not answer.get("isError") and only_text:
+    if structured is not None and not answer.get("isError") and only_text and _repeats(content[0]):
         text = text_for(structured)
         answer["content"] = [{"type": "text", "text": text}]
     elif answer.get("isError"):
@@ -190,3 +191,9 @@ def _tidy(result: HandlerResult, tool: str) -> HandlerResult:
             if block.get("type") == "text" and block["text"].startswith(prefix):
                 block["text"] = block["text"][len(prefix) :]
     return answer
+
+
+def _repeats(block: Mapping[str, Any]) -> bool:
+    """Whether a text block is the SDK's JSON of the structured result, not prose a tool wrote itself."""
+    text = block.get("text")
+    return isinstance(text, str) and text.startswith(("{", "["))

@@ -1,0 +1,284 @@
+"""The study viewer, an MCP App: open_study_viewer for the model, two tools for the viewer alone.
+
+open_study_viewer lists a study's series and is bound to `ui://dicom-mcp/viewer`, so a host with
+the Apps extension shows the viewer next to its result; others get the text and structured result.
+The viewer calls viewer_thumbnails and viewer_frames (visibility ["app"]: hosts hide them from the
+model). Their pictures come from the display pipeline render_image uses and travel in `_meta`,
+within a budget per result, because some hosts refuse results near 1 MB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Annotated, Any, Final
+
+import anyio
+import anyio.to_thread
+from mcp.server.apps import Apps, client_supports_apps
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+
+from dicom_mcp.dicom.errors import InvalidQuery, NothingFound, RetrieveTooLarge
+from dicom_mcp.dicom.locate import Located
+from dicom_mcp.dicom.retrievals import Keys
+from dicom_mcp.dicom.sopclasses import likely
+from dicom_mcp.dicom.target import Target
+from dicom_mcp.dicom.validation import check_uid
+from dicom_mcp.reading.image import NotRenderable
+from dicom_mcp.services import Services
+from dicom_mcp.tools.call import tool_call
+from dicom_mcp.tools.params import Session, described
+from dicom_mcp.tools.reading import the_one
+from dicom_mcp.viewer import study, viewer_html
+from dicom_mcp.viewer.models import FramesResult, SeriesItem, StudyView, ThumbnailsResult
+from dicom_mcp.viewer.pictures import picture
+from dicom_mcp.viewer.results import Shown, images_meta, pack_frames, pack_thumbnails, study_text
+
+VIEWER_URI: Final = "ui://dicom-mcp/viewer"
+READ_ONLY: Final = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+# Base64 characters of pictures in one result, and in one picture: well under the 1 MB some hosts
+# accept for a whole result (base64 is 4/3 of the bytes; the JSON around it is a few kB).
+RESULT_BUDGET: Final = 600_000
+PICTURE_BUDGET: Final = 300_000
+THUMBNAIL_SIZE: Final = 128
+MAX_THUMBNAILS: Final = 24  # series per viewer_thumbnails call
+MAX_FRAMES: Final = 10  # instances per viewer_frames call
+RENDERS_AT_ONCE: Final = 2  # decoding and resizing are CPU work, off the event loop
+
+Uid = Annotated[str, Field(description="A DICOM UID", max_length=64)]
+
+
+class Pictures:
+    """Fetch and render instances for the viewer, a few at a time, each within PICTURE_BUDGET."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._renders = anyio.CapacityLimiter(RENDERS_AT_ONCE)
+
+    async def show(
+        self,
+        target: Target,
+        keys: tuple[str, str],
+        entry: study.InstanceEntry,
+        modality: str | None,
+        window: tuple[float | None, float | None],
+        max_size: int,
+    ) -> Shown:
+        """C-GET one instance and render it; a failure of this one instance becomes its reason."""
+        services, settings = self._services, self._services.settings
+        where = Located(Keys(keys[0], keys[1], entry.uid), likely(entry.sop_class, modality), entry.sop_class)
+        try:
+            with services.metrics.timed(target, "c-get"):
+                got = await where.fetch(services.client, target, settings.max_retrieve_bytes)
+            job = partial(
+                picture,
+                the_one(got, entry.uid),
+                center=window[0],
+                width=window[1],
+                max_size=min(max_size, settings.render_max_size),
+                max_pixels=settings.render_max_pixels,
+                max_bytes=PICTURE_BUDGET * 3 // 4,
+            )
+            return Shown(entry, await anyio.to_thread.run_sync(job, limiter=self._renders))
+        except (NotRenderable, NothingFound, RetrieveTooLarge) as exc:
+            return Shown(entry, reason=str(exc))
+
+    async def show_all(self, jobs: Sequence[Callable[[], Awaitable[Shown]]]) -> list[Shown]:
+        """Run `jobs` concurrently (the DICOM client limits associations per node), in their order."""
+        indexed: list[tuple[int, Shown]] = []
+
+        async def run(index: int) -> None:
+            indexed.append((index, await jobs[index]()))
+
+        async with anyio.create_task_group() as group:
+            for index in range(len(jobs)):
+                group.start_soon(run, index)
+        return [shown for _, shown in sorted(indexed, key=lambda pair: pair[0])]
+
+
+def _open_study_viewer(services: Services) -> Callable[..., Awaitable[CallToolResult]]:
+    async def open_study_viewer(
+        ctx: Context[Any, Any],
+        study_instance_uid: Annotated[
+            str, Field(description="Study Instance UID of the study (required)", max_length=64)
+        ],
+        session: Session = None,
+    ) -> Annotated[CallToolResult, StudyView]:
+        """Open a study in the image viewer: the user scrolls its series, changes the window and reads its
+        reports there (in hosts that show MCP Apps). Returns a short summary and the list of series."""
+        async with tool_call(services, ctx, "open_study_viewer", "query", session) as call:
+            call.fields.update(
+                keys={"study_instance_uid": check_uid("study_instance_uid", study_instance_uid)}
+            )
+            target = await services.resolver.resolve(
+                session, call.caller.principal, call.caller.connection_id
+            )
+            call.target(target)
+            with services.metrics.timed(target, "c-find"):
+                entries, truncated = await study.series_of(services.client, target, study_instance_uid)
+            call.fields.update(matches=len(entries), truncated=truncated)
+        view = StudyView(
+            study_instance_uid=study_instance_uid,
+            node=target.name,
+            series=[
+                SeriesItem(
+                    series_instance_uid=s.uid,
+                    series_number=s.number,
+                    modality=s.modality,
+                    series_description=s.description,
+                    instances=s.instances,
+                    kind=s.kind,
+                )
+                for s in entries
+            ],
+            truncated=truncated,
+        )
+        text = study_text(view, viewer_shown=client_supports_apps(ctx))
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)], structured_content=view.model_dump(mode="json")
+        )
+
+    return open_study_viewer
+
+
+def _viewer_thumbnails(services: Services, pictures: Pictures) -> Callable[..., Awaitable[CallToolResult]]:
+    async def viewer_thumbnails(
+        ctx: Context[Any, Any],
+        study_instance_uid: Uid,
+        series_instance_uids: Annotated[
+            list[str] | None,
+            Field(
+                description="The image series to show (default: every image series of the study)",
+                max_length=100,
+            ),
+        ] = None,
+        session: Session = None,
+    ) -> Annotated[CallToolResult, ThumbnailsResult]:
+        """For the study viewer: a small picture of the middle instance of each image series (in `_meta`)."""
+        async with tool_call(services, ctx, "viewer_thumbnails", "read", session) as call:
+            check_uid("study_instance_uid", study_instance_uid)
+            wanted = [check_uid("series_instance_uids", uid) for uid in series_instance_uids or []]
+            call.fields.update(keys={"study_instance_uid": study_instance_uid})
+            target = await services.resolver.resolve(
+                session, call.caller.principal, call.caller.connection_id
+            )
+            call.target(target)
+            with services.metrics.timed(target, "c-find"):
+                entries, _ = await study.series_of(services.client, target, study_instance_uid)
+            chosen = [s for s in entries if s.kind == "image" and (not wanted or s.uid in wanted)]
+            later = [s.uid for s in chosen[MAX_THUMBNAILS:]]
+            chosen = chosen[:MAX_THUMBNAILS]
+            middles = []
+            for series in chosen:
+                listed = await study.instances_of(services.client, target, study_instance_uid, series.uid)
+                middles.append((series, listed.entries[(len(listed.entries) - 1) // 2]))
+            jobs = [
+                partial(
+                    pictures.show,
+                    target,
+                    (study_instance_uid, s.uid),
+                    entry,
+                    s.modality,
+                    (None, None),
+                    THUMBNAIL_SIZE,
+                )
+                for s, entry in middles
+            ]
+            shown = await pictures.show_all(jobs)
+            result, images = pack_thumbnails(
+                study_instance_uid,
+                list(zip([s for s, _ in middles], shown, strict=True)),
+                later,
+                RESULT_BUDGET,
+            )
+            call.fields.update(instances=len(result.thumbnails))
+        text = f"{len(result.thumbnails)} thumbnails ({result.bytes} bytes) for the study viewer"
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)],
+            structured_content=result.model_dump(mode="json"),
+            _meta=images_meta(images),
+        )
+
+    return viewer_thumbnails
+
+
+def _viewer_frames(services: Services, pictures: Pictures) -> Callable[..., Awaitable[CallToolResult]]:
+    async def viewer_frames(
+        ctx: Context[Any, Any],
+        study_instance_uid: Uid,
+        series_instance_uid: Uid,
+        start: Annotated[int, Field(description="Position of the first instance, from 0", ge=0)] = 0,
+        count: Annotated[int, Field(description="How many instances", ge=1, le=MAX_FRAMES)] = 5,
+        window_center: Annotated[
+            float | None, Field(description="VOI window center (with window_width)")
+        ] = None,
+        window_width: Annotated[
+            float | None, Field(description="VOI window width (with window_center)", gt=0)
+        ] = None,
+        max_size: Annotated[
+            int, Field(description="Longest side, in pixels (never enlarged)", ge=16, le=1024)
+        ] = 512,
+        session: Session = None,
+    ) -> Annotated[CallToolResult, FramesResult]:
+        """For the study viewer: a window of a series' instances, in instance-number order, each rendered in
+        the given window or its own (pictures in `_meta`)."""
+        async with tool_call(services, ctx, "viewer_frames", "read", session) as call:
+            uids = {"study_instance_uid": study_instance_uid, "series_instance_uid": series_instance_uid}
+            call.fields.update(keys={k: check_uid(k, v) for k, v in uids.items()}, start=start, count=count)
+            if (window_center is None) != (window_width is None):
+                raise InvalidQuery("window_center and window_width go together: give both, or neither")
+            target = await services.resolver.resolve(
+                session, call.caller.principal, call.caller.connection_id
+            )
+            call.target(target)
+            with services.metrics.timed(target, "c-find"):
+                listed = await study.instances_of(
+                    services.client, target, study_instance_uid, series_instance_uid
+                )
+            window = listed.entries[start : start + count]
+            if not window:
+                raise InvalidQuery(
+                    f"start must be below {len(listed.entries)}, the number of instances in the series"
+                )
+            modality = None
+            if any(entry.sop_class is None for entry in window):
+                modality = await study.modality_of(
+                    services.client, target, study_instance_uid, series_instance_uid
+                )
+            keys = (study_instance_uid, series_instance_uid)
+            jobs = [
+                partial(pictures.show, target, keys, entry, modality, (window_center, window_width), max_size)
+                for entry in window
+            ]
+            result, images = pack_frames(uids, listed, start, await pictures.show_all(jobs), RESULT_BUDGET)
+            call.fields.update(instances=len(result.frames))
+        text = f"{len(result.frames)} of {result.total} instances ({result.bytes} bytes) for the study viewer"
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)],
+            structured_content=result.model_dump(mode="json"),
+            _meta=images_meta(images),
+        )
+
+    return viewer_frames
+
+
+def viewer_app(services: Services) -> Apps:
+    """The Apps extension: the viewer resource and its three tools, bound to `services`."""
+    apps = Apps()
+    pictures = Pictures(services)
+    opener = _open_study_viewer(services)
+    apps.tool(resource_uri=VIEWER_URI, description=described(opener), annotations=READ_ONLY)(opener)
+    for tool in (_viewer_thumbnails(services, pictures), _viewer_frames(services, pictures)):
+        apps.tool(
+            resource_uri=VIEWER_URI, visibility=["app"], description=described(tool), annotations=READ_ONLY
+        )(tool)
+    apps.add_html_resource(
+        VIEWER_URI,
+        viewer_html(),
+        name="dicom-mcp study viewer",
+        description="Thumbnails, a scrollable series with window presets, and the study's reports",
+        prefers_border=True,
+    )
+    return apps

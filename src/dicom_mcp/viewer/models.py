@@ -1,0 +1,98 @@
+"""The structured results of the viewer's tools (each becomes its tool's output schema).
+
+Pixels never appear here: they travel in the result's `_meta` under IMAGES_META, a list of
+{uid, mimeType, data (base64)}, which hosts pass to the viewer and never to the model.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from pydantic import BaseModel, Field
+
+IMAGES_META: Final = "dicom-mcp/images"
+
+
+class SeriesItem(BaseModel):
+    series_instance_uid: str
+    series_number: int | None
+    modality: str | None
+    series_description: str | None
+    instances: int | None = Field(description="Number of instances, when the PACS tells or lists them")
+    kind: Literal["image", "report", "other"] = Field(
+        description="image: shown in the viewer (render_image); report: read with read_report; other: neither"
+    )
+
+
+class StudyView(BaseModel):
+    """The series of one study, as the viewer opens it."""
+
+    study_instance_uid: str
+    node: str | None = Field(description="The operator's name of the PACS that answered")
+    series: list[SeriesItem]
+    truncated: bool = Field(description="True when the study has more series than are listed")
+
+
+class WindowUsed(BaseModel):
+    center: float | None
+    width: float | None
+    source: str = Field(description="call, instance, instance (VOI LUT), range, or not applicable (colour)")
+
+
+class Thumbnail(BaseModel):
+    series_instance_uid: str
+    sop_instance_uid: str = Field(description="The instance shown: the middle one of the series")
+    instance_number: int | None
+    width: int
+    height: int
+    mime_type: str
+    bytes: int
+
+
+class Skipped(BaseModel):
+    series_instance_uid: str
+    reason: str
+
+
+class ThumbnailsResult(BaseModel):
+    """One small picture per image series; the pictures are in `_meta`."""
+
+    study_instance_uid: str
+    thumbnails: list[Thumbnail]
+    skipped: list[Skipped] = Field(description="Series with no picture, and why")
+    remaining: list[str] = Field(description="Series left out to keep the result small: ask again for them")
+    bytes: int = Field(description="Size of the pictures, before base64")
+
+
+class SkippedFrame(BaseModel):
+    index: int
+    sop_instance_uid: str
+    reason: str
+
+
+class Frame(BaseModel):
+    index: int = Field(description="Position in the series, from 0, in instance-number order")
+    sop_instance_uid: str
+    instance_number: int | None
+    rows: int
+    columns: int
+    number_of_frames: int = Field(description="Frames in the instance; the first is shown")
+    window: WindowUsed
+    width: int
+    height: int
+    mime_type: str
+    bytes: int
+
+
+class FramesResult(BaseModel):
+    """A window of a series' instances, rendered; the pictures are in `_meta`."""
+
+    study_instance_uid: str
+    series_instance_uid: str
+    total: int = Field(description="Instances in the series (at most the server's listing cap)")
+    truncated: bool = Field(description="True when the series has more instances than the viewer lists")
+    start: int
+    frames: list[Frame]
+    skipped: list[SkippedFrame] = Field(description="Instances in the window with no picture, and why")
+    next_start: int | None = Field(description="Where the next window starts; null at the end of the series")
+    bytes: int = Field(description="Size of the pictures, before base64")
