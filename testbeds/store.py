@@ -59,19 +59,14 @@ def run_store_scp(ae_title: str = STORE_AET, host: str = "127.0.0.1") -> Iterato
     ae.maximum_pdu_size = 0  # unlimited: pixel data arrives in as few PDUs as the sender likes
     for context in AllStoragePresentationContexts:
         ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
-    scp: StoreScp | None = None
+    scp = StoreScp(Destination(ae_title, host, 0))  # its port is known once the server listens
 
     def on_store(event: evt.Event) -> int:
-        assert scp is not None
-        sender = event.assoc.requestor.ae_title
-        scp.note(
-            sender.strip() if isinstance(sender, str) else str(sender),
-            str(event.request.AffectedSOPInstanceUID),
-        )
+        scp.note(event.assoc.requestor.ae_title.strip(), str(event.request.AffectedSOPInstanceUID))
         return 0x0000
 
     server = ae.start_server((host, 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
-    scp = StoreScp(Destination(ae_title, host, int(server.server_address[1])))
+    scp.destination = Destination(ae_title, host, int(server.server_address[1]))
     try:
         yield scp
     finally:
