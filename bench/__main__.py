@@ -43,8 +43,8 @@ SECTIONS: dict[str, Callable[[Bed, Report], None]] = {  # in the order they run
     "metadata": metadata,
     "move": move,
     "render": render,
-    "render-memory": renders,
     "growth": growth,
+    "render-memory": renders,
 }
 
 

@@ -1,7 +1,8 @@
 """Section d of the bench: the service's resident memory at rest, per session, over many calls and renders.
 
 Sessions are measured first, on fresh processes (after a few warm-up calls), so that heap freed
-by the load sections cannot hide what they cost; growth over many calls is measured last.
+by the load sections cannot hide what they cost; growth over many calls is measured near the end,
+before renders (whose larger buffers would raise its starting point).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import httpx
 from bench.images import SIZE, WINDOW
 from bench.mcpload import Call, sequential, spread, studies_calls
 from bench.measure import peak_rss_kib, reset_peak_rss, rss_kib
-from bench.report import Report, Row, mib
+from bench.report import Report, Row, change, mib
 from bench.sections import Bed, verdict_row
 from testbeds.service import RunningService
 
@@ -35,7 +36,7 @@ def sessions(bed: Bed, report: Report) -> None:
     grown = rss_kib(pid) - before
     first = anyio.run(sequential, service.mcp_url, studies_calls(bed.data.catalog, handles[0])[:1], 1, 0)
     detail = f"{mib(grown / count * 10_000)} per 10,000; /metrics live sessions: {_live_sessions(service)}"
-    rows.append(Row(f"{label}: {count:,} sessions configured", f"+{mib(grown)}", detail))
+    rows.append(Row(f"{label}: {count:,} sessions configured", change(grown), detail))
     rows.append(verdict_row("configure", tally))
     rows.append(Row("  the first handle still answers", str(first.wrong + first.failed == 0)))
 
@@ -59,7 +60,7 @@ def growth(bed: Bed, report: Report) -> None:
         tally, _ = anyio.run(spread, service.mcp_url, calls, CLIENTS, make, calls // 5, checkpoint)
         trail = ", ".join(f"{done:,}: {mib(kib)}" for done, kib in sorted(samples.items()))
         grown = samples[max(samples)] - samples[0]
-        rows.append(Row(f"{label}: growth over {calls:,} calls", f"+{mib(grown)}", trail))
+        rows.append(Row(f"{label}: growth over {calls:,} calls", change(grown), trail))
         rows.append(verdict_row(f"many calls, {label}", tally))
         rows.append(Row(f"  throughput ({CLIENTS} clients)", f"{tally.throughput:.0f} calls/s"))
     report.notes.append(
@@ -98,7 +99,7 @@ def renders(bed: Bed, report: Report) -> None:
         rows.append(
             Row(
                 f"{label}: {count:,} renders of the {SIZE}x{SIZE} CT",
-                f"+{mib(end - start)}",
+                change(end - start),
                 f"start {mib(start)}, end {mib(end)}, peak {mib(peak)}",
             )
         )

@@ -60,3 +60,8 @@ def ms(seconds: float) -> str:
 
 def mib(kib: float) -> str:
     return f"{kib / 1024:.1f} MiB"
+
+
+def change(kib: float) -> str:
+    """A change in memory, signed."""
+    return f"{kib / 1024:+.1f} MiB"
