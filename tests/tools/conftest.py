@@ -1,23 +1,30 @@
-"""Tool tests: the real MCP server, in process, in front of a real PACS."""
+"""Tool tests: the real MCP server, in process, in front of a real PACS or the sample PACS.
+
+`pacs` runs a test once per PACS: Orthanc, dcmqrscp (both marked `pacs`), and the sample PACS
+of `--demo` (`dicom_mcp.demo`), in this process, loaded with the same synthetic data set as the
+two others, which must answer the shared tests exactly as Orthanc does.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
 from mcp import Client
+from pydicom import dcmread
 
+from dicom_mcp.demo import SamplePacs, start_sample_pacs
 from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
-from testbeds.pacs import RunningPacs
+from testbeds.pacs import Catalog, RunningPacs
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[Client]]
 
 
-def settings_for(pacs: RunningPacs, **overrides: Any) -> Settings:
+def settings_for(pacs: RunningPacs | SamplePacs, **overrides: Any) -> Settings:
     """Settings whose default PACS is `pacs`, with short timeouts for tests."""
     values: dict[str, Any] = {
         "dicom_host": pacs.host,
@@ -37,7 +44,7 @@ def tools_client() -> ClientFactory:
     """Open an SDK client on a fresh server whose default PACS is the given one."""
 
     @asynccontextmanager
-    async def open_client(pacs: RunningPacs, **overrides: Any) -> AsyncIterator[Client]:
+    async def open_client(pacs: RunningPacs | SamplePacs, **overrides: Any) -> AsyncIterator[Client]:
         services = build_services(settings_for(pacs, **overrides))
         try:
             async with Client(build_server(services)) as client:
@@ -48,7 +55,21 @@ def tools_client() -> ClientFactory:
     return open_client
 
 
-@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.pacs) for name in ("orthanc", "dcmqrscp")])
-def pacs(request: pytest.FixtureRequest) -> RunningPacs:
-    """Each real PACS in turn."""
-    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+@pytest.fixture(scope="session")
+def sample_pacs(pacs_catalog: Catalog) -> Iterator[SamplePacs]:
+    """The sample PACS, in this process, serving the files of the test data set."""
+    with start_sample_pacs(dcmread(path) for path in pacs_catalog.files()) as pacs:
+        assert pacs.instance_count == pacs_catalog.instance_count
+        yield pacs
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("orthanc", marks=pytest.mark.pacs),
+        pytest.param("dcmqrscp", marks=pytest.mark.pacs),
+        pytest.param("demo"),
+    ]
+)
+def pacs(request: pytest.FixtureRequest) -> RunningPacs | SamplePacs:
+    """Each real PACS in turn, then the sample PACS (which has a RunningPacs's host, port, ae_title, name)."""
+    return request.getfixturevalue("sample_pacs" if request.param == "demo" else request.param)  # type: ignore[no-any-return]

@@ -1,0 +1,21 @@
+"""The sample PACS behind `dicom-mcp --demo`: a loopback-only Query/Retrieve SCP and its data set.
+
+A separate room. The service reaches a PACS only as a client, and in that path only
+`dicom/scu/` and `dicom/reactor.py` import pynetdicom; the sample PACS is the other end, a
+pynetdicom SCP, so its pynetdicom use stays here (`scp.py`). Nothing in the service imports
+this package but the command line, for `--demo`; tests use it as a fast, in-process PACS.
+
+    data/        the deterministic synthetic data set (`sample_datasets()`)
+    index.py     the in-memory hierarchy over pydicom Datasets, with computed attributes
+    matching.py  DICOM's C-FIND matching rules, one key against one stored element
+    find.py      identifier in, matches or instances to send out
+    scp.py       the AE: C-ECHO, C-FIND, C-GET; loopback only (`NotLoopback`)
+
+It is a demo and a test peer, never a PACS: it holds what it was given, in memory, and
+refuses to listen anywhere but on loopback.
+"""
+
+from dicom_mcp.demo.data import sample_datasets
+from dicom_mcp.demo.scp import AE_TITLE, NotLoopback, SamplePacs, check_loopback, start_sample_pacs
+
+__all__ = ["AE_TITLE", "NotLoopback", "SamplePacs", "check_loopback", "sample_datasets", "start_sample_pacs"]
