@@ -26,13 +26,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import yaml
 from mcp import Client, StdioServerParameters
 
 from dicom_mcp.settings import environment_names
-from testbeds.clients import call_ok
+from testbeds.clients import call_ok, mcp_client
 from testbeds.net import free_port
 from testbeds.pacs import Catalog, RunningPacs, run_orthanc
 from testbeds.pacs.dataset import JAPANESE_NAME
@@ -376,6 +377,15 @@ def test_readme_run_command_installs_and_serves_from_a_clean_copy(tmp_path: Path
     try:
         wait_healthy(service, timeout=500)
         assert httpx.get(f"{service.base_url}/readyz").status_code == 200
+        patients = anyio.run(first_patients, service.mcp_url)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+    # The first command runs on the built-in sample PACS: a first call answers with sample data.
+    assert patients and all(str(name).startswith("DEMO^") for name in patients)
+
+
+async def first_patients(url: str) -> list[object]:
+    async with mcp_client(url, "modern") as client:
+        found = await call_ok(client, "query_patients")
+    return [match["PatientName"] for match in found["matches"]]  # type: ignore[attr-defined, index]
