@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 missing=()
 # chromium: the study viewer's browser test drives Debian's build (playwright downloads no browser).
-for pkg in orthanc dcmtk redis-server chromium; do
+for pkg in orthanc orthanc-dicomweb dcmtk redis-server chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 # Node.js may come from elsewhere than Debian (with npm bundled): ask only for what is absent.

@@ -1,8 +1,9 @@
 """Logging set-up: one record per line on stderr (stdout may carry MCP stdio), JSON by default.
 
 No logger of this package ever receives patient data; pynetdicom's identifier logging is off
-(`dicom.reactor.configure_pynetdicom`) and the SDK's message tracing is capped at INFO, because
-at DEBUG it would write whole JSON-RPC messages, tool arguments included.
+(`dicom.reactor.configure_pynetdicom`), the SDK's message tracing is capped at INFO, because
+at DEBUG it would write whole JSON-RPC messages, tool arguments included, and httpx's request
+lines (QIDO-RS URLs hold query values) are silenced.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from typing import Literal
 
 # Loggers that would print request or response bodies (tool arguments, query results) at DEBUG.
-_BODY_LOGGERS = ("mcp", "mcp_types", "sse_starlette", "httpx", "httpcore", "httpx2", "pynetdicom")
+_BODY_LOGGERS = ("mcp", "mcp_types", "sse_starlette", "httpx2", "pynetdicom")
 
 
 # Library loggers whose INFO/WARNING lines carry session ids or caller-supplied text.
@@ -106,8 +107,10 @@ def configure_logging(level: str, fmt: Literal["json", "text"] = "json") -> None
     install_redaction()
 
 
-# Loggers that quote document content (pypdf, at ERROR too): silenced entirely.
-_CONTENT_LOGGERS = ("pypdf",)
+# Loggers that quote patient data at any level, silenced entirely: pypdf quotes document content
+# (at ERROR too); httpx logs each request's URL at INFO ("HTTP Request: GET ..."), and a QIDO-RS
+# URL carries the query's matching values; httpcore traces requests at DEBUG.
+_CONTENT_LOGGERS = ("pypdf", "httpx", "httpcore")
 
 
 def cap_body_loggers(level: str | int) -> None:

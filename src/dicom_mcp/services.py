@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from dicom_mcp.dicom.client import ClientConfig, DicomClient
+from pydicom.dataset import Dataset
+
+from dicom_mcp.dicom.backend import Progress
+from dicom_mcp.dicom.client import ClientConfig, DicomClient, FindResult
+from dicom_mcp.dicom.queries import Query
+from dicom_mcp.dicom.retrievals import Keys
+from dicom_mcp.dicom.scu import Moved
 from dicom_mcp.dicom.target import Target
+from dicom_mcp.dicomweb.client import DicomWebClient
 from dicom_mcp.lifecycle import Activity
 from dicom_mcp.metrics import Metrics
 from dicom_mcp.nodes import NodeRegistry, load_nodes
 from dicom_mcp.security.audit import AuditSink
-from dicom_mcp.security.targets import TargetPolicy
+from dicom_mcp.security.targets import MoveRefused, TargetPolicy
 from dicom_mcp.sessions.memory import MemoryStore
 from dicom_mcp.sessions.redis import RedisStore
 from dicom_mcp.sessions.resolver import SessionResolver
@@ -19,12 +27,57 @@ from dicom_mcp.sessions.store import SessionStore
 from dicom_mcp.settings import Settings
 
 
+class Backends:
+    """The backend contract the tools call, routed by each target's protocol: DIMSE or DICOMweb."""
+
+    def __init__(self, dimse: DicomClient, web: DicomWebClient) -> None:
+        self.dimse = dimse
+        self.web = web
+
+    def _for(self, target: Target) -> DicomClient | DicomWebClient:
+        return self.web if target.web is not None else self.dimse
+
+    async def echo(self, target: Target, deadline: float | None = None) -> float:
+        return await self._for(target).echo(target, deadline)
+
+    async def find(self, target: Target, query: Query, limit: int) -> FindResult:
+        return await self._for(target).find(target, query, limit)
+
+    async def get(
+        self, target: Target, keys: Keys, sop_classes: Sequence[str], max_bytes: int
+    ) -> list[Dataset]:
+        return await self._for(target).get(target, keys, sop_classes, max_bytes)
+
+    async def move(
+        self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None = None
+    ) -> Moved:
+        if target.web is not None:
+            raise MoveRefused(
+                f"{target.describe()} speaks DICOMweb, which has no move: move_study and move_series "
+                "work on DIMSE nodes only (list_dicom_nodes shows them)"
+            )
+        return await self.dimse.move(target, keys, destination_ae, progress)
+
+    @property
+    def open_associations(self) -> int:
+        """DIMSE associations carrying an operation, and DICOMweb operations running."""
+        return self.dimse.open_associations + self.web.in_flight
+
+    def abort_all(self) -> int:
+        """Stop every running operation, on both protocols (at shutdown). Blocking: from a worker thread."""
+        return self.dimse.abort_all() + self.web.abort_all()
+
+    async def aclose(self) -> None:
+        """Close the DICOMweb connections (DIMSE associations end on their own)."""
+        await self.web.aclose()
+
+
 @dataclass
 class Services:
     """Everything a tool call may touch; owned by whoever runs the transport."""
 
     settings: Settings
-    client: DicomClient
+    client: Backends
     store: SessionStore
     resolver: SessionResolver
     policy: TargetPolicy
@@ -34,8 +87,9 @@ class Services:
     activity: Activity = field(default_factory=Activity)
 
     async def aclose(self) -> None:
-        """Release the store's connections and flush the audit trail."""
+        """Release the store's and the DICOMweb nodes' connections and flush the audit trail."""
         try:
+            await self.client.aclose()
             await self.store.aclose()
         finally:
             self.audit.close()
@@ -58,18 +112,17 @@ def build_services(settings: Settings, *, stdout_is_protocol: bool = False) -> S
 
     With `stdout_is_protocol` (stdio transport), an audit log of "-" goes to stderr instead.
     """
-    client = DicomClient(
-        ClientConfig(
-            calling_ae_title=settings.dicom_ae_title,
-            connect_timeout=settings.connect_timeout,
-            acse_timeout=settings.acse_timeout,
-            dimse_timeout=settings.dimse_timeout,
-            network_timeout=settings.network_timeout,
-            query_deadline=settings.query_deadline,
-            max_associations=settings.max_associations,
-            association_lifetime=settings.association_lifetime,
-        )
+    config = ClientConfig(
+        calling_ae_title=settings.dicom_ae_title,
+        connect_timeout=settings.connect_timeout,
+        acse_timeout=settings.acse_timeout,
+        dimse_timeout=settings.dimse_timeout,
+        network_timeout=settings.network_timeout,
+        query_deadline=settings.query_deadline,
+        max_associations=settings.max_associations,
+        association_lifetime=settings.association_lifetime,
     )
+    client = Backends(DicomClient(config), DicomWebClient(config))
     store = build_store(settings)
     target = default_target(settings)
     nodes = load_nodes(settings.nodes_file)

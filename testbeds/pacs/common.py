@@ -47,6 +47,7 @@ class RunningPacs:
     log_path: Path
     host: str = LOOPBACK
     http_url: str | None = None
+    dicomweb_url: str | None = None  # the DICOMweb root (QIDO-RS, WADO-RS), where the bed serves it
     max_associations: int | None = None
     instance_count: int = 0
     timings: dict[str, float] = field(default_factory=dict)

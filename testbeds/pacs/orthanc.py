@@ -27,6 +27,9 @@ from testbeds.store import Destination
 
 ORTHANC_BINARY = "/usr/sbin/Orthanc"
 ORTHANC_AET = "ORTHANC"
+# Debian's orthanc-dicomweb: QIDO-RS and WADO-RS under DICOMWEB_ROOT, on the REST port.
+DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+DICOMWEB_ROOT = "/dicom-web"
 # Orthanc serialises SQLite writes; a few connections still overlap HTTP parsing and file I/O.
 UPLOAD_WORKERS = 4
 START_ATTEMPTS = 3  # the free port we picked may be grabbed before Orthanc binds it
@@ -47,7 +50,8 @@ def orthanc_config(
         "Name": "dicom-mcp-testbed",
         "StorageDirectory": str(workdir / "storage"),
         "IndexDirectory": str(workdir / "index"),
-        "Plugins": [],  # never pick up the Debian system plugins
+        "Plugins": [DICOMWEB_PLUGIN],  # named one by one: never pick up other Debian system plugins
+        "DicomWeb": {"Enable": True, "Root": f"{DICOMWEB_ROOT}/", "EnableWado": False},
         "LuaScripts": [],
         "DicomServerEnabled": True,
         "DicomAet": ORTHANC_AET,
@@ -137,6 +141,8 @@ def upload_files(http_port: int, files: list[Path], workers: int = UPLOAD_WORKER
 def _start(workdir: Path, default_encoding: str, move_destinations: Sequence[Destination]) -> RunningPacs:
     """Start Orthanc on fresh ports and wait for REST and C-ECHO readiness."""
     binary = require_binary(ORTHANC_BINARY)
+    if not Path(DICOMWEB_PLUGIN).is_file():
+        raise PacsStartupError(f"{DICOMWEB_PLUGIN} not found (install the orthanc-dicomweb package)")
     log_path = workdir / "orthanc.log"
     last_error: PacsStartupError | None = None
     for _ in range(START_ATTEMPTS):
@@ -154,6 +160,7 @@ def _start(workdir: Path, default_encoding: str, move_destinations: Sequence[Des
             workdir,
             log_path,
             http_url=f"http://{LOOPBACK}:{http_port}",
+            dicomweb_url=f"http://{LOOPBACK}:{http_port}{DICOMWEB_ROOT}",
         )
         try:
             wait_until(lambda: _rest_ready(http_port), "Orthanc REST /system", process, log_path)

@@ -113,7 +113,7 @@ async def test_tls_node_with_client_certificate_answers(pki: Pki, tls_pacs: Any,
     nodes = {n["name"]: n for n in listed.structured_content["nodes"]}
     assert nodes["secure"] == {
         "name": "secure", "description": "TLS test PACS", "ae_title": "SECURE", "host": None, "port": None, "tls": True,
-        "move_destination": False
+        "move_destination": False, "protocol": "dimse"
     }  # fmt: skip
     assert configured.structured_content["host"] is None
     assert configured.structured_content["port"] is None

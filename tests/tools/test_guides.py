@@ -29,6 +29,7 @@ async def test_presets_and_nodes_are_resources_with_hosts_hidden(
             "host": None,
             "port": None,
             "move_destination": False,
+            "protocol": "dimse",
         }
     ]
 

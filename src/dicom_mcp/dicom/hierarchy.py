@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dicom_mcp.dicom.client import DicomClient, FindResult
+from dicom_mcp.dicom.backend import Backend
+from dicom_mcp.dicom.client import FindResult
 from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.target import Target
 
 
-async def find(client: DicomClient, target: Target, query: Query, limit: int) -> FindResult:
+async def find(client: Backend, target: Target, query: Query, limit: int) -> FindResult:
     """Run `query`, first looking up the study of a series when an IMAGE query lacks it.
 
     A hierarchical SCP (DCMTK's dcmqrscp, for one) refuses an IMAGE-level query without the

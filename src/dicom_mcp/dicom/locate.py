@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 
-from dicom_mcp.dicom.client import DicomClient
+from dicom_mcp.dicom.backend import Backend
 from dicom_mcp.dicom.errors import NothingFound, QueryFailed
 from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import Query
@@ -32,7 +32,7 @@ class Located:
     sop_classes: tuple[str, ...]
     sop_class: str | None = None
 
-    async def fetch(self, client: DicomClient, target: Target, max_bytes: int) -> list[Dataset]:
+    async def fetch(self, client: Backend, target: Target, max_bytes: int) -> list[Dataset]:
         """C-GET the instances into memory. When the PACS would not say the SOP class and the
         modality's guess brings nothing, ask again offering every common class, uncompressed."""
         try:
@@ -51,7 +51,7 @@ def _text(match: Mapping[str, object], keyword: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-async def study_of_series(client: DicomClient, target: Target, series_uid: str) -> str:
+async def study_of_series(client: Backend, target: Target, series_uid: str) -> str:
     """The study a series belongs to.
 
     Raises:
@@ -66,7 +66,7 @@ async def study_of_series(client: DicomClient, target: Target, series_uid: str) 
 
 
 async def instance(
-    client: DicomClient, target: Target, sop_uid: str, series_uid: str | None, study_uid: str | None
+    client: Backend, target: Target, sop_uid: str, series_uid: str | None, study_uid: str | None
 ) -> Located:
     """Locate one instance from its SOP Instance UID (and whatever parent UIDs the caller knows).
 
@@ -91,7 +91,7 @@ async def instance(
     return Located(Keys(study, series, sop_uid), likely(sop_class, modality), sop_class)
 
 
-async def _modality(client: DicomClient, target: Target, study_uid: str, series_uid: str) -> str | None:
+async def _modality(client: Backend, target: Target, study_uid: str, series_uid: str) -> str | None:
     query = Query(
         Level.SERIES, (("StudyInstanceUID", study_uid), ("SeriesInstanceUID", series_uid)), ("Modality",)
     )
@@ -99,7 +99,7 @@ async def _modality(client: DicomClient, target: Target, study_uid: str, series_
     return _text(found.matches[0], "Modality") if found.matches else None
 
 
-async def reports(client: DicomClient, target: Target, study_uid: str) -> list[Located]:
+async def reports(client: Backend, target: Target, study_uid: str) -> list[Located]:
     """The study's reports (SR, Key Object Selection, encapsulated PDF and CDA), by C-FIND.
 
     Raises:

@@ -19,6 +19,4 @@ def address(settings: Settings, target: Target) -> tuple[str | None, int | None]
 
 def describe(settings: Settings, target: Target) -> str:
     """A target as callers may see it in a message."""
-    if hidden(settings, target):
-        return f"node {target.name!r} ({target.ae_title})"
-    return target.describe()
+    return target.describe()  # a named node's address is never in it

@@ -64,20 +64,21 @@ def register_config_tools(server: MCPServer[Any], services: Services) -> None:
         )
 
     async def verify_connection(ctx: Context[Any, Any], session: Session = None) -> EchoResult:
-        """Check that the session's PACS answers a DICOM C-ECHO."""
+        """Check that the session's PACS answers a DICOM C-ECHO (a small QIDO-RS search on a DICOMweb node)."""
         async with tool_call(services, ctx, "verify_connection", "echo", session) as call:
             target = await services.resolver.resolve(
                 session, call.caller.principal, call.caller.connection_id
             )
             call.target(target)
+            check = "a QIDO-RS search" if target.web is not None else "C-ECHO"
             try:
                 with services.metrics.timed(target, "c-echo"):
                     millis = await services.client.echo(target)
             except PacsError as exc:
                 call.fields["echo"] = type(exc).__name__
-                return _echo_result(services, target, None, f"C-ECHO failed: {exc}")
+                return _echo_result(services, target, None, f"{check} failed: {exc}")
         return _echo_result(
-            services, target, millis, f"{addresses.describe(services.settings, target)} answered C-ECHO"
+            services, target, millis, f"{addresses.describe(services.settings, target)} answered {check}"
         )
 
     def get_attribute_presets() -> PresetsResult:

@@ -55,6 +55,7 @@ def register_guides(server: MCPServer[Any], services: Services) -> None:
                     "host": host,
                     "port": port,
                     "move_destination": name in services.nodes.move_destinations,
+                    "protocol": target.protocol,
                 }
             )
         return json.dumps({"nodes": rows}, separators=(",", ":"))

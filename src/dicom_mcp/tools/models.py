@@ -62,6 +62,9 @@ class NodeInfo(BaseModel):
     port: int | None = None
     tls: bool
     move_destination: bool = Field(False, description="Whether move_study and move_series may send here")
+    protocol: str = Field(
+        "dimse", description="dimse (DICOM networking) or dicomweb (QIDO-RS and WADO-RS; no move_study)"
+    )
 
 
 class NodesResult(BaseModel):

@@ -27,6 +27,7 @@ def register_node_tools(server: MCPServer[Any], services: Services) -> None:
             port=port,
             tls=target.tls is not None,
             move_destination=name in services.nodes.move_destinations,
+            protocol=target.protocol,
         )
 
     def list_dicom_nodes() -> NodesResult:

@@ -1,0 +1,167 @@
+"""The DICOMweb client: the backend contract (echo, find, get) over QIDO-RS and WADO-RS.
+
+Each node has its own httpx connection pool, kept alive between operations, as many connections
+as its limit (the node's max_connections, else DICOM_MCP_MAX_ASSOCIATIONS), which also bounds
+the operations running on it at once. Every operation runs within the overall deadline
+(DICOM_MCP_QUERY_DEADLINE, waiting for a slot included); each request has the connect timeout
+and, between bytes, the network timeout. httpx is async, so nothing here needs a worker thread
+but the decoding of large bodies.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import anyio
+import anyio.from_thread
+import httpx
+from pydicom.dataset import Dataset
+
+from dicom_mcp.dicom import failures
+from dicom_mcp.dicom.client import ClientConfig, FindResult
+from dicom_mcp.dicom.errors import PacsTimeout
+from dicom_mcp.dicom.queries import Query
+from dicom_mcp.dicom.retrievals import Keys
+from dicom_mcp.dicom.target import Target, WebSettings
+from dicom_mcp.dicomweb import finding
+from dicom_mcp.dicomweb.auth import FileAuth, tls_context
+from dicom_mcp.dicomweb.exchange import Exchange
+from dicom_mcp.dicomweb.search import url_path
+
+T = TypeVar("T")
+USER_AGENT = "dicom-mcp"
+KEEPALIVE_SECONDS = 30.0  # an idle connection is closed after this long
+
+
+class DicomWebClient:
+    """QIDO-RS and WADO-RS against DICOMweb nodes, within per-node limits and the deadline."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._config = config
+        self._pools: dict[str, httpx.AsyncClient] = {}
+        self._limiters: dict[str, anyio.CapacityLimiter] = {}
+        self._live: set[anyio.CancelScope] = set()
+        self._closing = False
+
+    @property
+    def in_flight(self) -> int:
+        """Operations running right now."""
+        return len(self._live)
+
+    async def echo(self, target: Target, deadline: float | None = None) -> float:
+        """Run a one-result QIDO-RS search within `deadline`; return its round trip in ms."""
+
+        async def ping(exchange: Exchange) -> float:
+            started = time.perf_counter()
+            await exchange.search("studies", "limit=1", scoped=False)
+            return (time.perf_counter() - started) * 1000
+
+        return await self._run(target, ping, deadline)
+
+    async def find(self, target: Target, query: Query, limit: int) -> FindResult:
+        """At most `limit` matches of `query` (one more is asked for, to tell `truncated`)."""
+        web = _web(target)
+        return await self._run(
+            target, lambda exchange: finding.find(exchange, query, limit, local_matching=web.local_matching)
+        )
+
+    async def get(
+        self, target: Target, keys: Keys, sop_classes: Sequence[str], max_bytes: int
+    ) -> list[Dataset]:
+        """WADO-RS the instances `keys` name, as stored, into memory (`sop_classes` is DIMSE's concern).
+
+        Raises:
+            RetrieveTooLarge: they passed `max_bytes`.
+        """
+        path = ["studies", keys.study]
+        if keys.series:
+            path += ["series", keys.series]
+            if keys.instance:
+                path += ["instances", keys.instance]
+        return await self._run(target, lambda exchange: exchange.instances(url_path(path), max_bytes))
+
+    def abort_all(self) -> int:
+        """Stop every running operation (at shutdown); they end with "shutting down". Returns how many.
+
+        Call it from a worker thread started by anyio, or from the event loop's own thread.
+        """
+        self._closing = True
+        live = list(self._live)
+        for scope in live:
+            try:
+                anyio.from_thread.run_sync(scope.cancel)
+            except RuntimeError:  # not in an anyio worker thread: on the event loop itself
+                scope.cancel()
+        return len(live)
+
+    async def aclose(self) -> None:
+        """Close every node's connections."""
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
+
+    async def _run(
+        self, target: Target, work: Callable[[Exchange], Awaitable[T]], deadline: float | None = None
+    ) -> T:
+        """Wait for a slot on the node, then run `work`, all within the deadline."""
+        budget = deadline or self._config.query_deadline
+        give_up = anyio.current_time() + budget
+        where = target.describe()
+        limiter = self._limiter_for(target)
+        with anyio.move_on_after(budget) as waiting:
+            await limiter.acquire()
+        if waiting.cancelled_caught:
+            raise failures.busy(where, waiting_for_slot=True)
+        try:
+            exchange = Exchange(
+                self._pool_for(target), _web(target).url, where, self._config.network_timeout, give_up
+            )
+            with anyio.CancelScope(deadline=give_up) as scope:
+                self._live.add(scope)
+                try:
+                    return await work(exchange)
+                finally:
+                    self._live.discard(scope)
+            if self._closing:
+                raise failures.shutting_down()
+            raise PacsTimeout(f"{where} did not finish within the query deadline ({budget:g} s)")
+        finally:
+            limiter.release()
+
+    def _limit(self, target: Target) -> int:
+        return target.max_associations or self._config.max_associations
+
+    def _limiter_for(self, target: Target) -> anyio.CapacityLimiter:
+        limiter = self._limiters.get(target.key)
+        if limiter is None:
+            limiter = self._limiters[target.key] = anyio.CapacityLimiter(self._limit(target))
+        return limiter
+
+    def _pool_for(self, target: Target) -> httpx.AsyncClient:
+        key = f"{target.name}\x00{target.key}"  # two nodes on one root may hold different credentials
+        pool = self._pools.get(key)
+        if pool is None:
+            web, name = _web(target), target.name or "?"
+            limit = self._limit(target)
+            pool = httpx.AsyncClient(
+                auth=FileAuth(web, name),
+                verify=tls_context(web, name),
+                timeout=httpx.Timeout(
+                    self._config.network_timeout, connect=self._config.connect_timeout, pool=None
+                ),
+                limits=httpx.Limits(
+                    max_connections=limit, max_keepalive_connections=limit, keepalive_expiry=KEEPALIVE_SECONDS
+                ),
+                headers={"User-Agent": USER_AGENT},
+                follow_redirects=False,  # a redirect would carry our credentials elsewhere
+            )
+            self._pools[key] = pool
+        return pool
+
+
+def _web(target: Target) -> WebSettings:
+    if target.web is None:
+        raise TypeError("DicomWebClient serves DICOMweb nodes only")
+    return target.web

@@ -1,0 +1,75 @@
+"""multipart/related bodies (RFC 2387), as WADO-RS sends instances: the parts' bodies, in order.
+
+The whole body is in memory already (read within the byte cap); a body without its closing
+delimiter was cut short, which the caller must not mistake for a smaller answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import Message
+
+
+class MultipartError(ValueError):
+    """The body is not a multipart/related body."""
+
+
+class CutShort(MultipartError):
+    """The body ends before its closing delimiter."""
+
+
+@dataclass(frozen=True)
+class Part:
+    content_type: str  # lower case, without parameters; "" when the part declares none
+    body: bytes
+
+
+def boundary_of(content_type: str) -> str | None:
+    """The boundary parameter of a multipart Content-Type, or None if it is not multipart."""
+    message = Message()
+    message["Content-Type"] = content_type
+    if message.get_content_maintype() != "multipart":
+        return None
+    boundary = message.get_param("boundary")
+    return boundary if isinstance(boundary, str) and boundary else None
+
+
+def parts(body: bytes, boundary: str) -> list[Part]:
+    """Split `body` into its parts.
+
+    Raises:
+        CutShort: the closing delimiter never came.
+        MultipartError: there is no first delimiter, or a part has no header/body separator.
+    """
+    delimiter = b"--" + boundary.encode("latin-1")
+    start = body.find(delimiter)
+    if start < 0:
+        raise MultipartError("no delimiter")
+    found: list[Part] = []
+    position = start + len(delimiter)
+    while True:
+        if body.startswith(b"--", position):
+            return found  # the closing delimiter; an epilogue may follow
+        following = body.find(b"\r\n" + delimiter, position)
+        if following < 0:
+            raise CutShort("no closing delimiter")
+        found.append(_part(body[position:following]))
+        position = following + 2 + len(delimiter)
+
+
+def _part(raw: bytes) -> Part:
+    """One part: transport padding and CRLF after the delimiter, headers, an empty line, the body."""
+    line_end = raw.find(b"\r\n")
+    if line_end < 0 or raw[:line_end].strip(b" \t"):
+        raise MultipartError("a delimiter line carries text")
+    headers_end = raw.find(b"\r\n\r\n", line_end)
+    if headers_end < 0:
+        if raw[line_end:] != b"\r\n":
+            raise MultipartError("a part has no empty line after its headers")
+        return Part("", b"")
+    content_type = ""
+    for line in raw[line_end + 2 : headers_end].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-type":
+            content_type = value.decode("latin-1").split(";")[0].strip().lower()
+    return Part(content_type, raw[headers_end + 4 :])
