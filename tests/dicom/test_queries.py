@@ -38,3 +38,8 @@ def test_latin1_values_are_sent_as_iso_ir_100() -> None:
 def test_other_scripts_are_sent_as_utf8() -> None:
     ds = build_query(Level.PATIENT, {"PatientName": ("name_pattern", "山田*")}, None, None, None).identifier()
     assert ds.SpecificCharacterSet == "ISO_IR 192"
+
+
+def test_asking_for_the_query_retrieve_level_as_a_column_keeps_it_set() -> None:
+    query = build_query(Level.STUDY, {}, None, ["QueryRetrieveLevel"], None)
+    assert query.identifier().QueryRetrieveLevel == "STUDY"

@@ -72,7 +72,8 @@ class Query:
         ds = Dataset()
         ds.QueryRetrieveLevel = _WIRE_LEVEL[self.level]
         for keyword in (*UNIQUE_KEYS[self.level], *self.return_keys):
-            setattr(ds, keyword, None)
+            if keyword != "QueryRetrieveLevel":  # set above; asked for as a column, it must stay set
+                setattr(ds, keyword, None)
         values = dict(self.matching)
         for keyword, value in values.items():
             setattr(ds, keyword, value)
