@@ -10,7 +10,7 @@ from dicom_mcp.errors import DicomMcpError
 from dicom_mcp.logs import install_redaction
 from dicom_mcp.reading import ReportUnreadable
 from dicom_mcp.reading.pdf import QUIET_LOGGERS, pdf_text
-from tests.reading.pdfs import make_pdf
+from testbeds.pdf import make_pdf
 
 
 def test_text_of_each_page_is_extracted() -> None:

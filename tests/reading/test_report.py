@@ -5,8 +5,8 @@ from pydicom.dataset import Dataset
 
 from dicom_mcp.reading import ReportUnreadable
 from dicom_mcp.reading.report import report
+from testbeds.pdf import make_pdf
 from tests.reading.datasets import code, content, ct_dataset, encapsulated, encoded, sr_document
-from tests.reading.pdfs import make_pdf
 
 ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
 ENCAPSULATED_CDA = "1.2.840.10008.5.1.4.1.1.104.2"

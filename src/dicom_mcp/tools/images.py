@@ -13,14 +13,13 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from dicom_mcp.dicom import locate
 from dicom_mcp.dicom.errors import InvalidQuery
 from dicom_mcp.dicom.validation import check_uid
 from dicom_mcp.reading.image import render
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.params import Session, described
-from dicom_mcp.tools.reading import the_one
+from dicom_mcp.tools.reading import fetch_instance
 
 # Decoding and resizing are CPU work: at most this many at once, off the event loop.
 RENDERS_AT_ONCE = 2
@@ -85,16 +84,9 @@ def register_image_tools(server: MCPServer[Any], services: Services) -> None:
             call.fields.update(keys={k: check_uid(k, v) for k, v in uids.items() if v}, frame=frame)
             if (window_center is None) != (window_width is None):
                 raise InvalidQuery("window_center and window_width go together: give both, or neither")
-            target = await services.resolver.resolve(
-                session, call.caller.principal, call.caller.connection_id
+            ds = await fetch_instance(
+                services, call, session, sop_instance_uid, series_instance_uid, study_instance_uid
             )
-            call.target(target)
-            with services.metrics.timed(target, "c-get"):
-                where = await locate.instance(
-                    services.client, target, sop_instance_uid, series_instance_uid, study_instance_uid
-                )
-                datasets = await where.fetch(services.client, target, settings.max_retrieve_bytes)
-            ds = the_one(datasets, sop_instance_uid)
             job = partial(
                 render,
                 ds,
@@ -105,7 +97,6 @@ def register_image_tools(server: MCPServer[Any], services: Services) -> None:
                 max_pixels=settings.render_max_pixels,
             )
             rendered = await anyio.to_thread.run_sync(job, limiter=renders)
-            call.fields.update(instances=1)
         summary = RenderSummary.model_validate(rendered.summary)
         text = json.dumps(summary.model_dump(mode="json"), separators=(",", ":"))
         image = ImageContent(

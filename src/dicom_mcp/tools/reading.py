@@ -16,7 +16,7 @@ from dicom_mcp.reading.errors import ReportUnreadable
 from dicom_mcp.reading.header import header
 from dicom_mcp.reading.report import report
 from dicom_mcp.services import Services
-from dicom_mcp.tools.call import tool_call
+from dicom_mcp.tools.call import Call, tool_call
 from dicom_mcp.tools.models import InstanceHeader, Report, ReportsResult
 from dicom_mcp.tools.params import Session, described
 
@@ -48,17 +48,9 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
                 study_instance_uid=study_instance_uid,
             )
             call.fields.update(keys=uids)
-            target = await services.resolver.resolve(
-                session, call.caller.principal, call.caller.connection_id
+            ds = await fetch_instance(
+                services, call, session, sop_instance_uid, series_instance_uid, study_instance_uid
             )
-            call.target(target)
-            with services.metrics.timed(target, "c-get"):
-                where = await locate.instance(
-                    services.client, target, sop_instance_uid, series_instance_uid, study_instance_uid
-                )
-                datasets = await where.fetch(services.client, target, settings.max_retrieve_bytes)
-            ds = the_one(datasets, sop_instance_uid)
-            call.fields.update(instances=1)
         return InstanceHeader.model_validate(header(ds))
 
     async def read_report(
@@ -115,6 +107,24 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
 def _checked(**uids: str | None) -> dict[str, str]:
     """The UIDs given, each checked; the audit record names them."""
     return {name: check_uid(name, value) for name, value in uids.items() if value}
+
+
+async def fetch_instance(
+    services: Services,
+    call: Call,
+    session: str | None,
+    sop_uid: str,
+    series_uid: str | None,
+    study_uid: str | None,
+) -> Dataset:
+    """Resolve the session's PACS, locate one instance by C-FIND and C-GET it into memory."""
+    target = await services.resolver.resolve(session, call.caller.principal, call.caller.connection_id)
+    call.target(target)
+    with services.metrics.timed(target, "c-get"):
+        where = await locate.instance(services.client, target, sop_uid, series_uid, study_uid)
+        datasets = await where.fetch(services.client, target, services.settings.max_retrieve_bytes)
+    call.fields.update(instances=1)
+    return the_one(datasets, sop_uid)
 
 
 def the_one(datasets: list[Dataset], sop_uid: str) -> Dataset:
