@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import anyio
+from pydantic import ValidationError
 
 from dicom_mcp.demo import sample_datasets, start_sample_pacs
+from dicom_mcp.errors import ConfigurationError
 from dicom_mcp.http import serve_http
 from dicom_mcp.logs import configure_logging
 from dicom_mcp.settings import Settings
@@ -35,8 +38,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Build settings from the environment and flags, then run the chosen transport."""
-    args = parse_args(argv)
+    """Build settings from the environment and flags, then run the chosen transport.
+
+    A configuration that cannot be used ends the process with status 1 and one line saying why.
+    """
+    try:
+        run(parse_args(argv))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        sys.exit(f"dicom-mcp: invalid settings: {problems}")
+    except ConfigurationError as exc:
+        sys.exit(f"dicom-mcp: configuration error: {exc}")
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the transport the settings (and flags) choose."""
     overrides: dict[str, Any] = {
         key: value for key in ("transport", "host", "port") if (value := getattr(args, key)) is not None
     }

@@ -19,12 +19,16 @@ from dataclasses import dataclass
 import anyio
 
 from dicom_mcp.dicom.target import Target
-from dicom_mcp.errors import DicomMcpError
+from dicom_mcp.errors import ConfigurationError, DicomMcpError
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _HOSTNAME = re.compile(
     r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
 )
+
+
+class AllowlistError(ConfigurationError):
+    """An entry of DICOM_MCP_ALLOWED_TARGETS cannot be read."""
 
 
 class MoveRefused(DicomMcpError):
@@ -46,13 +50,20 @@ class AllowRule:
     @classmethod
     def parse(cls, text: str) -> AllowRule:
         """Parse `host`, `host:port`, `CIDR`, `CIDR:port` or `[IPv6 CIDR]:port`."""
-        spec, port = _split_port(text.strip())
+        try:
+            spec, port = _split_port(text.strip())
+        except ValueError:
+            raise AllowlistError(
+                f"DICOM_MCP_ALLOWED_TARGETS entry {text[:64]!r}: the port must be one number"
+            ) from None
         try:
             return cls(None, ipaddress.ip_network(spec, strict=False), port)
         except ValueError:
             pass
         if not _HOSTNAME.fullmatch(spec):
-            raise ValueError(f"DICOM_MCP_ALLOWED_TARGETS entry {text!r} is not a host, CIDR or host:port")
+            raise AllowlistError(
+                f"DICOM_MCP_ALLOWED_TARGETS entry {text[:64]!r} is not a host, CIDR or host:port"
+            )
         return cls(spec.lower().rstrip("."), None, port)
 
     def admits_port(self, port: int) -> bool:
