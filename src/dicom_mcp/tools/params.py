@@ -18,7 +18,11 @@ Session = Annotated[
 ]
 Limit = Annotated[
     int | None,
-    Field(description="Maximum number of matches to return (the server caps it).", ge=1),
+    Field(
+        description="Most matches to return (the server has a default and a cap); the result's `truncated` "
+        "says when the PACS had more.",
+        ge=1,
+    ),
 ]
 Preset = Annotated[
     str | None,
@@ -41,5 +45,7 @@ Exclude = Annotated[
 
 
 def described(fn: Callable[..., Any]) -> str:
-    """A tool's description: its docstring without the source's indentation."""
-    return inspect.cleandoc(fn.__doc__ or "")
+    """A tool's description: its docstring without the source's indentation or line wrapping
+    (paragraphs stay apart)."""
+    paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)

@@ -114,7 +114,8 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         session: Session = None,
         limit: Limit = None,
     ) -> QueryResult:
-        """Find patients by name pattern, ID or birth date."""
+        """Find patients by name pattern, patient ID or birth date. Start here when you know a person;
+        pass the PatientID you get to query_studies."""
         values = {"name_pattern": name_pattern, "patient_id": patient_id, "birth_date": birth_date}
         options = Options(attribute_preset, additional_attributes, exclude_attributes, session, limit)
         return await run(ctx, Level.PATIENT, values, options)
@@ -165,7 +166,8 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         session: Session = None,
         limit: Limit = None,
     ) -> QueryResult:
-        """Find the series of one study, optionally by modality, number, description or UID."""
+        """Find the series of one study (its StudyInstanceUID comes from query_studies), optionally by
+        modality, number, description or UID."""
         values = {
             "study_instance_uid": study_instance_uid,
             "modality": modality,
@@ -189,7 +191,8 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
         session: Session = None,
         limit: Limit = None,
     ) -> QueryResult:
-        """Find the instances (images) of one series, optionally by number or SOP Instance UID."""
+        """Find the instances (images) of one series (its SeriesInstanceUID comes from query_series),
+        optionally by number or SOP Instance UID."""
         values = {
             "series_instance_uid": series_instance_uid,
             "instance_number": instance_number,
