@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 
 from pydicom.dataset import Dataset
 
-from dicom_mcp.dicom.backend import Progress
-from dicom_mcp.dicom.client import ClientConfig, DicomClient, FindResult
+from dicom_mcp.dicom.backend import ClientConfig, FindResult, Moved, Progress
+from dicom_mcp.dicom.client import DicomClient
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.retrievals import Keys
-from dicom_mcp.dicom.scu import Moved
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicomweb.client import DicomWebClient
 from dicom_mcp.lifecycle import Activity

@@ -1,24 +1,57 @@
 """The one contract the tools talk to, whichever protocol a node speaks (DIMSE or DICOMweb).
 
 `DicomClient` (C-ECHO, C-FIND, C-GET, C-MOVE) and `dicomweb.DicomWebClient` (QIDO-RS, WADO-RS)
-both fulfil it; `services.Backends` routes each call by the target's protocol. Each speaker maps
+both fulfil it, with the result types and the configuration defined here; `services.Backends` routes each call by the target's protocol. Each speaker maps
 its own failures into the one error tree (`errors.py`), so callers never know which answered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from pydicom.dataset import Dataset
 
-from dicom_mcp.dicom.client import FindResult
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.retrievals import Keys
-from dicom_mcp.dicom.scu import Moved
 from dicom_mcp.dicom.target import Target
+from dicom_mcp.dicom.values import JsonValue
 
 Progress = Callable[[int, int], None]
+"""`progress(done, total)`, called as a move goes (from a worker thread, for DIMSE)."""
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """How the SCU behaves; built from settings by the caller."""
+
+    calling_ae_title: str
+    connect_timeout: float = 5.0
+    acse_timeout: float = 10.0
+    dimse_timeout: float = 30.0
+    network_timeout: float = 30.0
+    query_deadline: float = 60.0
+    max_associations: int = 8
+    association_lifetime: float = 0.5  # seconds a C-FIND association is reused after it opens; 0: never
+
+
+@dataclass(frozen=True)
+class FindResult:
+    """The matches of one C-FIND, already JSON-safe; `truncated` means more matches existed."""
+
+    matches: list[dict[str, JsonValue]]
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Moved:
+    """The outcome of one move: sub-operation counts and the final status."""
+
+    completed: int
+    failed: int
+    warning: int
+    status: int
 
 
 class Backend(Protocol):

@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -35,6 +34,7 @@ import anyio.to_thread
 from pydicom.dataset import Dataset
 
 from dicom_mcp.dicom import failures, scu
+from dicom_mcp.dicom.backend import ClientConfig, FindResult, Moved, Progress
 from dicom_mcp.dicom.errors import IdentifierNotEncodable, PacsError, QueryFailed, RetrieveTooLarge
 from dicom_mcp.dicom.pool import Lease, Pool, PoolTimeout
 from dicom_mcp.dicom.queries import Query
@@ -42,33 +42,9 @@ from dicom_mcp.dicom.reactor import configure_pynetdicom
 from dicom_mcp.dicom.retrievals import Keys
 from dicom_mcp.dicom.scu import Channel
 from dicom_mcp.dicom.target import Target
-from dicom_mcp.dicom.values import JsonValue
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class ClientConfig:
-    """How the SCU behaves; built from settings by the caller."""
-
-    calling_ae_title: str
-    connect_timeout: float = 5.0
-    acse_timeout: float = 10.0
-    dimse_timeout: float = 30.0
-    network_timeout: float = 30.0
-    query_deadline: float = 60.0
-    max_associations: int = 8
-    association_lifetime: float = 0.5  # seconds a C-FIND association is reused after it opens; 0: never
-
-
-@dataclass(frozen=True)
-class FindResult:
-    """The matches of one C-FIND, already JSON-safe; `truncated` means more matches existed."""
-
-    matches: list[dict[str, JsonValue]]
-    truncated: bool
 
 
 class DicomClient:
@@ -144,7 +120,7 @@ class DicomClient:
 
     async def move(
         self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None = None
-    ) -> scu.Moved:
+    ) -> Moved:
         """C-MOVE what `keys` name to the AE `destination_ae`; `progress(done, total)` as it goes.
 
         `progress` is called from a worker thread.
@@ -226,7 +202,7 @@ class DicomClient:
 
     def _move_blocking(
         self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None, give_up: float
-    ) -> scu.Moved:
+    ) -> Moved:
         dimse = self._config.dimse_timeout
         return self._one_off(
             target,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dicom_mcp.dicom.backend import Backend
-from dicom_mcp.dicom.client import FindResult
+from dicom_mcp.dicom.backend import Backend, FindResult
 from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.target import Target

@@ -20,7 +20,7 @@ import httpx
 from pydicom.dataset import Dataset
 
 from dicom_mcp.dicom import failures
-from dicom_mcp.dicom.client import ClientConfig, FindResult
+from dicom_mcp.dicom.backend import ClientConfig, FindResult
 from dicom_mcp.dicom.errors import PacsTimeout
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.retrievals import Keys

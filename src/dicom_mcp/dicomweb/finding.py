@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from dicom_mcp.dicom.client import FindResult
+from dicom_mcp.dicom.backend import FindResult
 from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.values import JsonValue

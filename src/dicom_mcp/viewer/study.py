@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
-from dicom_mcp.dicom.client import FindResult
+from dicom_mcp.dicom.backend import FindResult
 from dicom_mcp.dicom.errors import NothingFound
 from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import Query

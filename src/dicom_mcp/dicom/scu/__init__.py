@@ -12,13 +12,12 @@ Blocking functions for `client.py`'s worker threads, which hold each association
 
 from dicom_mcp.dicom.scu.association import VERIFICATION, Channel, abort, associate, build_ae, close, usable
 from dicom_mcp.dicom.scu.find import Found, echo, find
-from dicom_mcp.dicom.scu.retrieve import Moved, Retrieved, get, get_contexts, move, move_contexts
+from dicom_mcp.dicom.scu.retrieve import Retrieved, get, get_contexts, move, move_contexts
 
 __all__ = [
     "VERIFICATION",
     "Channel",
     "Found",
-    "Moved",
     "Retrieved",
     "abort",
     "associate",

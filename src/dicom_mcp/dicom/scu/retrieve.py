@@ -39,6 +39,7 @@ from pynetdicom.pdu_primitives import SCP_SCU_RoleSelectionNegotiation
 from pynetdicom.presentation import PresentationContext
 
 from dicom_mcp.dicom import failures
+from dicom_mcp.dicom.backend import Moved
 from dicom_mcp.dicom.errors import RetrieveTooLarge
 from dicom_mcp.dicom.retrievals import STUDY_ROOT_GET, STUDY_ROOT_MOVE, Keys
 from dicom_mcp.dicom.scu.association import Channel
@@ -74,16 +75,6 @@ class Retrieved:
     received_bytes: int = 0
     failed: int = 0
     warning: int = 0
-
-
-@dataclass(frozen=True)
-class Moved:
-    """The outcome of one C-MOVE: sub-operation counts and the final status."""
-
-    completed: int
-    failed: int
-    warning: int
-    status: int
 
 
 def get_contexts(
