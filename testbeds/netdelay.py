@@ -44,7 +44,8 @@ async def _deliver(writer: asyncio.StreamWriter, queue: asyncio.Queue[tuple[floa
     try:
         while True:
             due, data = await queue.get()
-            if (wait := due - loop.time()) > 0:
+            # uvloop's timers count whole milliseconds and may wake a fraction early: wait out the rest.
+            while (wait := due - loop.time()) > 0:
                 await asyncio.sleep(wait)
             if not data:  # pass the half-close on; the other direction may still be talking
                 if writer.can_write_eof():
