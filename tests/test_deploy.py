@@ -389,3 +389,29 @@ async def first_patients(url: str) -> list[object]:
     async with mcp_client(url, "modern") as client:
         found = await call_ok(client, "query_patients")
     return [match["PatientName"] for match in found["matches"]]  # type: ignore[attr-defined, index]
+
+
+def test_compose_loads_the_sample_data_before_dicom_mcp_starts() -> None:
+    services = compose_services()
+    loader, service = services["sample-data"], services["dicom-mcp"]
+    assert loader["build"] == service["build"]  # the same image
+    assert "entrypoint" not in service  # the image's: the service
+    command = [*loader["entrypoint"], *loader["command"]]
+    assert command[:3] == ["python", "-m", "dicom_mcp.demo.load"]
+    assert flag_values(command, "--host") == [service["environment"]["DICOM_HOST"]]
+    assert flag_values(command, "--port") == [service["environment"]["DICOM_PORT"]]
+    assert flag_values(command, "--called-ae") == [service["environment"]["DICOM_CALLED_AE_TITLE"]]
+    assert float(flag_values(command, "--wait")[0]) >= 60  # Orthanc's first start, on a slow machine
+    assert loader["restart"] == "no"
+    assert loader["depends_on"] == {"orthanc": {"condition": "service_started"}}
+    assert service["depends_on"]["sample-data"] == {"condition": "service_completed_successfully"}
+    # The command as compose runs it, towards a port where nothing listens: its flags parse, it fails in one line.
+    port = str(free_port())
+    run = [sys.executable, *command[1:]]
+    for flag, value in (("--host", "127.0.0.1"), ("--port", port), ("--wait", "0")):
+        run[run.index(flag) + 1] = value
+    result = subprocess.run(run, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"python -m dicom_mcp.demo.load: could not open a TCP connection to ORTHANC@127.0.0.1:{port}"
+    ]
