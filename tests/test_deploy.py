@@ -309,6 +309,7 @@ def test_compose_publishes_every_port_on_loopback_only() -> None:
     assert ports == {
         "dicom-mcp": ["127.0.0.1:8000:8000"],
         "orthanc": ["127.0.0.1:4242:4242", "127.0.0.1:8042:8042"],
+        "sample-data": [],
     }
 
 

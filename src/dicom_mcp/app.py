@@ -147,12 +147,12 @@ def guards(settings: Settings, services: Services) -> list[Middleware]:
         ]
     stack += [
         Middleware(RequireCaller, settings=settings),
-        Middleware(RateLimit, per_minute=settings.rate_limit_per_minute),
+        Middleware(RateLimit, window=services.limits.requests),
         Middleware(ReadBody, limit=settings.max_body_bytes),
         Middleware(
             TransportSessions,
             per_caller=settings.http_max_sessions_per_principal,
-            idle_timeout=settings.http_session_idle_timeout,
+            open_sessions=services.limits.open_sessions,
         ),
         Middleware(TrackToolCalls, activity=services.activity),
     ]

@@ -91,8 +91,8 @@ def listen(host: str, port: int) -> socket.socket:
 
 def serve_http(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT, then drain and stop."""
+    services = build_services(settings)  # first: a configuration error says so, whatever the port
     sock = listen(settings.host, settings.port)
-    services = build_services(settings)
     app = create_app(settings, services)
     config = uvicorn.Config(
         app,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from dicom_mcp.dicom.target import Target
 
@@ -17,6 +20,39 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 def node_label(target: Target) -> str:
     """Label values stay few: the node name, or "ad-hoc" for allowlisted host:port targets."""
     return target.name or "ad-hoc"
+
+
+class LeaseCounts(Protocol):
+    """What the shared association slots report (limits/leases.py)."""
+
+    @property
+    def held(self) -> int: ...
+    @property
+    def waiting(self) -> int: ...
+    @property
+    def waits(self) -> int: ...
+
+
+class _LeaseCollector(Collector):
+    def __init__(self, leases: LeaseCounts) -> None:
+        self._leases = leases
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "dicom_mcp_association_leases",
+            "Association slots this replica holds in the shared (Redis) limit",
+            value=self._leases.held,
+        )
+        yield GaugeMetricFamily(
+            "dicom_mcp_association_slot_waiters",
+            "Calls of this replica waiting for a shared association slot now",
+            value=self._leases.waiting,
+        )
+        yield CounterMetricFamily(
+            "dicom_mcp_association_slot_waits",
+            "Calls of this replica that found every shared association slot taken and waited",
+            value=self._leases.waits,
+        )
 
 
 class Metrics:
@@ -54,6 +90,10 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+
+    def watch_leases(self, leases: LeaseCounts) -> None:
+        """Report the association slots this replica holds in Redis, and its waits for one."""
+        self.registry.register(_LeaseCollector(leases))
 
     def watch_associations(self, read: Callable[[], int]) -> None:
         """Report the DICOM client's open associations at each scrape."""

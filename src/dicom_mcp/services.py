@@ -15,6 +15,7 @@ from dicom_mcp.dicom.retrievals import Keys
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicomweb.client import DicomWebClient
 from dicom_mcp.lifecycle import Activity
+from dicom_mcp.limits import Limits, build_limits
 from dicom_mcp.metrics import Metrics
 from dicom_mcp.nodes import NodeRegistry, load_nodes
 from dicom_mcp.security.audit import AuditSink
@@ -83,13 +84,15 @@ class Services:
     nodes: NodeRegistry
     audit: AuditSink
     metrics: Metrics
+    limits: Limits
     activity: Activity = field(default_factory=Activity)
 
     async def aclose(self) -> None:
-        """Release the store's and the DICOMweb nodes' connections and flush the audit trail."""
+        """Release the store's, the limits' and the DICOMweb nodes' connections and flush the audit trail."""
         try:
             await self.client.aclose()
             await self.store.aclose()
+            await self.limits.aclose()
         finally:
             self.audit.close()
 
@@ -121,13 +124,16 @@ def build_services(settings: Settings, *, stdout_is_protocol: bool = False) -> S
         max_associations=settings.max_associations,
         association_lifetime=settings.association_lifetime,
     )
-    client = Backends(DicomClient(config), DicomWebClient(config))
+    limits = build_limits(settings)
+    client = Backends(DicomClient(config, slots=limits.leases), DicomWebClient(config))
     store = build_store(settings)
     target = default_target(settings)
     nodes = load_nodes(settings.nodes_file)
     audit_to = settings.audit_log
     metrics = Metrics()
     metrics.watch_associations(lambda: client.open_associations)
+    if limits.leases is not None:
+        metrics.watch_leases(limits.leases)
     return Services(
         settings=settings,
         client=client,
@@ -136,11 +142,11 @@ def build_services(settings: Settings, *, stdout_is_protocol: bool = False) -> S
             store,
             target,
             nodes=nodes.targets,
-            max_per_principal=settings.max_sessions_per_principal,
-            window=settings.session_ttl,
+            new_sessions=limits.new_sessions,
         ),
         policy=TargetPolicy.from_settings(settings.allowed_targets, target, nodes.targets),
         nodes=nodes,
         audit=AuditSink(audit_to, dash_stream=sys.stderr if stdout_is_protocol else sys.stdout),
         metrics=metrics,
+        limits=limits,
     )

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     query_deadline: float = Field(60.0, gt=0)
     max_associations: int = Field(8, ge=1, le=256)
     association_lifetime: float = Field(0.5, ge=0, le=60)
+    association_lease_seconds: float = Field(5.0, ge=1, le=300)
 
     # Query results.
     default_limit: int = Field(100, ge=1)

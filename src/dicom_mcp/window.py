@@ -2,7 +2,8 @@
 
 Shared by the HTTP rate limit and the per-principal session limit. Keys that saw nothing for a
 whole window are forgotten once there are many, so an unbounded number of callers costs memory
-only while they are active.
+only while they are active. `Window` is the asynchronous contract those limits use, so that
+replicas can count in Redis instead (`limits/windows.py`); `MemoryWindow` is this one behind it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 _FORGET_ABOVE = 10_000
 
@@ -42,3 +44,30 @@ class SlidingWindow:
     def whole_seconds(wait: float) -> int:
         """A wait as a Retry-After value: whole seconds, at least 1."""
         return max(1, math.ceil(wait))
+
+
+class Window(Protocol):
+    """At most `limit` events per key within any `seconds`."""
+
+    limit: int
+    seconds: float
+
+    async def admit(self, key: str) -> float:
+        """Record an event for `key` and return 0, or, when its window is full, the seconds until
+        a slot frees (recording nothing).
+
+        Raises:
+            StoreError: a shared store failed (sessions/store.py).
+        """
+
+
+class MemoryWindow:
+    """A `Window` counted in this process."""
+
+    def __init__(self, limit: int, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self._window = SlidingWindow(limit, seconds, clock)
+
+    async def admit(self, key: str) -> float:
+        return self._window.admit(key)

@@ -97,6 +97,13 @@ async def test_refused_connection_is_unreachable(client: DicomClient) -> None:
         await client.find(Target("127.0.0.1", closed_port(), "NOBODY"), QUERY, 10)
 
 
+async def test_a_host_name_that_does_not_resolve_is_unreachable_not_an_internal_error(
+    client: DicomClient,
+) -> None:
+    with pytest.raises(PacsUnreachable, match="host name does not resolve"):
+        await client.echo(Target("no-such-host.invalid", 104, "NOBODY"))
+
+
 async def test_wrong_called_ae_title_is_rejected_with_its_reason(client: DicomClient) -> None:
     with (
         fault_pacs(answers(1), strict_called_ae=True) as pacs,

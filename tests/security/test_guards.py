@@ -8,6 +8,7 @@ import pytest
 
 from dicom_mcp.security.guards import RateLimit, RequireCaller
 from dicom_mcp.settings import Settings
+from dicom_mcp.window import MemoryWindow
 
 pytestmark = pytest.mark.anyio
 
@@ -58,7 +59,7 @@ async def test_health_paths_are_never_guarded() -> None:
 async def test_rate_limit_window_slides() -> None:
     now = [1000.0]
     recorder = Recorder()
-    limiter = RateLimit(recorder.app, per_minute=2, clock=lambda: now[0])
+    limiter = RateLimit(recorder.app, MemoryWindow(2, 60.0, clock=lambda: now[0]))
     for _ in range(3):
         await limiter(scope("10.0.0.1"), receive, recorder.send)
     now[0] += 61  # the first two calls leave the window

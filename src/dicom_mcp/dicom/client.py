@@ -17,6 +17,11 @@ With a lifetime of 0, each C-FIND opens its own association, which is released a
 answer has been returned (the release's round trip and pynetdicom's 10 ms poll are off the
 answer's path, though the association still counts against the limit until it is gone).
 C-ECHO always opens its own association: it is a connectivity check.
+
+With `slots` (replicas sharing Redis), every association also holds a slot shared by all
+replicas from before it opens until after it is closed, so together they stay within the
+PACS's limit; a call that gets no slot before its deadline fails as "busy", like one that gets
+no local slot.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.reactor import configure_pynetdicom
 from dicom_mcp.dicom.retrievals import Keys
 from dicom_mcp.dicom.scu import Channel
+from dicom_mcp.dicom.slots import Slots
 from dicom_mcp.dicom.target import Target
 
 logger = logging.getLogger(__name__)
@@ -50,9 +56,11 @@ T = TypeVar("T")
 class DicomClient:
     """C-ECHO and C-FIND against any target, within per-target association limits."""
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(self, config: ClientConfig, slots: Slots | None = None) -> None:
         configure_pynetdicom()
         self._config = config
+        self._slots = slots
+        self._slot_of: dict[Channel, str] = {}  # the shared slot each association holds
         self._ae = scu.build_ae(
             config.calling_ae_title,
             connect=config.connect_timeout,
@@ -159,7 +167,7 @@ class DicomClient:
     def _pool_for(self, target: Target) -> Pool[Channel]:
         pool = self._pools.get(target.key)
         if pool is None:
-            pool = Pool(self._limit(target), self._config.association_lifetime, scu.usable, scu.close)
+            pool = Pool(self._limit(target), self._config.association_lifetime, scu.usable, self._close)
             self._pools[target.key] = pool
         return pool
 
@@ -173,7 +181,7 @@ class DicomClient:
     ) -> T:
         """Open an association of its own for one exchange, and release it (abort it on failure)."""
         with self._counted():
-            channel = scu.associate(self._ae, target, give_up, contexts, roles)
+            channel = self._associate(target, give_up, contexts, roles)
             settled = False  # the exchange ran to its end, whatever the status: release, don't abort
             try:
                 with self._tracked(channel), self._explained():
@@ -183,8 +191,34 @@ class DicomClient:
                 settled = True
                 raise
             finally:
-                scu.close(channel, graceful=settled)
+                self._close(channel, graceful=settled)
         return result
+
+    def _associate(self, target: Target, give_up: float, contexts: Any = None, roles: Any = ()) -> Channel:
+        """Open an association, first taking a shared slot for it when replicas share them."""
+        if self._slots is None:
+            return scu.associate(self._ae, target, give_up, contexts, roles)
+        token = self._slots.take(target.key, self._limit(target), give_up)
+        if token is None:
+            raise failures.busy(target.describe(), waiting_for_slot=True)
+        try:
+            channel = scu.associate(self._ae, target, give_up, contexts, roles)
+        except BaseException:
+            self._slots.give(token)
+            raise
+        with self._open_lock:
+            self._slot_of[channel] = token
+        return channel
+
+    def _close(self, channel: Channel, graceful: bool) -> None:
+        """Release (or abort) an association, then free its shared slot."""
+        try:
+            scu.close(channel, graceful)
+        finally:
+            with self._open_lock:
+                token = self._slot_of.pop(channel, None)
+            if token is not None and self._slots is not None:
+                self._slots.give(token)
 
     def _echo_blocking(self, target: Target, give_up: float) -> float:
         started = time.perf_counter()
@@ -261,7 +295,7 @@ class DicomClient:
 
     def _lease(self, pool: Pool[Channel], target: Target, give_up: float, *, reuse: bool) -> Lease[Channel]:
         try:
-            return pool.acquire(partial(scu.associate, self._ae, target, give_up), give_up, reuse=reuse)
+            return pool.acquire(partial(self._associate, target, give_up), give_up, reuse=reuse)
         except PoolTimeout as exc:
             raise failures.busy(target.describe(), waiting_for_slot=False) from exc
 

@@ -55,6 +55,11 @@ class Attempt:
     tls: bool
 
 
+def unresolvable(where: str, reason: str | None) -> PacsUnreachable:
+    """The PACS's host name does not resolve."""
+    return PacsUnreachable(f"cannot reach {where}: its host name does not resolve ({reason or 'unknown name'})")
+
+
 def association_failure(where: str, attempt: Attempt, acse_timeout: float | None) -> PacsError:
     """Why an association could not be had."""
     if attempt.rejection is not None:

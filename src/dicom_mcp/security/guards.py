@@ -7,8 +7,6 @@ the protected resource metadata stay open.
 from __future__ import annotations
 
 import ipaddress
-import time
-from collections.abc import Callable
 
 from mcp.server.auth.middleware.bearer_auth import RequireAuthMiddleware
 from pydantic import AnyHttpUrl
@@ -17,8 +15,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from dicom_mcp.security.asgi import client_of, is_mcp_path, principal_of, send_json
 from dicom_mcp.security.auth import READ_SCOPE
 from dicom_mcp.security.metadata import metadata_url
+from dicom_mcp.sessions.store import StoreError
 from dicom_mcp.settings import Settings
-from dicom_mcp.window import SlidingWindow
+from dicom_mcp.window import SlidingWindow, Window
+
+STORE_DOWN = {
+    "error": "store_unavailable",
+    "error_description": "the session store is unavailable; try again shortly",
+}
 
 
 class RequireCaller:
@@ -54,21 +58,28 @@ def _is_loopback(host: str) -> bool:
 
 
 class RateLimit:
-    """At most `per_minute` MCP requests per principal (or client address) in any 60 seconds."""
+    """At most `window.limit` MCP requests per principal (or client address) in any `window.seconds`.
 
-    def __init__(self, app: ASGIApp, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    `window` may count in Redis, shared by replicas; if it cannot be reached, the request gets 503.
+    """
+
+    def __init__(self, app: ASGIApp, window: Window | None) -> None:
         self._app = app
-        self._limit = per_minute
-        self._window = SlidingWindow(per_minute, 60.0, clock)
+        self._window = window
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._limit and is_mcp_path(scope) and scope.get("method") == "POST":
-            wait = self._window.admit(principal_of(scope) or client_of(scope))
+        if self._window is not None and is_mcp_path(scope) and scope.get("method") == "POST":
+            try:
+                wait = await self._window.admit(principal_of(scope) or client_of(scope))
+            except StoreError:
+                await send_json(send, 503, STORE_DOWN, {"Retry-After": "1"})
+                return
             if wait:
+                limit = f"at most {self._window.limit} calls per {self._window.seconds:g} s"
                 await send_json(
                     send,
                     429,
-                    {"error": "rate_limited", "error_description": f"at most {self._limit} calls per minute"},
+                    {"error": "rate_limited", "error_description": limit},
                     {"Retry-After": str(SlidingWindow.whole_seconds(wait))},
                 )
                 return

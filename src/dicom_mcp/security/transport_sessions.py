@@ -8,22 +8,28 @@
   routed to the first request's answer, which would lose one of them.
 
 A session counts as open from the response that names it until it is deleted, answered 404,
-or idle for the SDK's idle timeout (the same rule the SDK uses to close it).
+or idle for the SDK's idle timeout (the same rule the SDK uses to close it). The count lives
+in `open_sessions`: in Redis when replicas share it, so the cap holds across replicas. If it
+cannot be reached, the request gets 503.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable
+from contextlib import suppress
 from typing import Any
 
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dicom_mcp.limits.open_sessions import OpenSessions
 from dicom_mcp.security.asgi import PAYLOAD_KEY, caller_key, header, jsonrpc_error, send_json
+from dicom_mcp.sessions.store import StoreError
 
 SESSION_HEADER = b"mcp-session-id"
 INVALID_REQUEST = -32600
+INTERNAL_ERROR = -32603
+STORE_DOWN = "the session store is unavailable; try again shortly"
 
 
 def is_modern(scope: Scope) -> bool:
@@ -50,25 +56,11 @@ def opens_session(payload: Any) -> bool:
 class TransportSessions:
     """Guards `/mcp` requests of older clients; see the module docstring."""
 
-    def __init__(
-        self, app: ASGIApp, per_caller: int, idle_timeout: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, app: ASGIApp, per_caller: int, open_sessions: OpenSessions) -> None:
         self._app = app
         self._per_caller = per_caller
-        self._idle = idle_timeout
-        self._clock = clock
-        self._open: dict[str, dict[str, float]] = {}  # caller -> session id -> last seen
+        self._open = open_sessions
         self._in_flight: set[tuple[str, str, str]] = set()
-
-    def open_sessions(self, caller: str) -> int:
-        """How many sessions `caller` holds now (forgetting those idle past the timeout)."""
-        sessions = self._open.get(caller, {})
-        cutoff = self._clock() - self._idle
-        for sid in [sid for sid, seen in sessions.items() if seen <= cutoff]:
-            del sessions[sid]
-        if not sessions:
-            self._open.pop(caller, None)
-        return len(sessions)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") != "/mcp":
@@ -80,14 +72,17 @@ class TransportSessions:
             return
         sid = header(scope, SESSION_HEADER)
         caller = caller_key(scope)
-        if sid is None:
-            await self._open_session(scope, receive, send, caller)
-        else:
-            await self._in_session(scope, receive, send, caller, sid)
+        try:
+            if sid is None:
+                await self._open_session(scope, receive, send, caller)
+            else:
+                await self._in_session(scope, receive, send, caller, sid)
+        except _StoreDown:
+            await send_json(send, 503, jsonrpc_error(INTERNAL_ERROR, STORE_DOWN), {"Retry-After": "1"})
 
     async def _open_session(self, scope: Scope, receive: Receive, send: Send, caller: str) -> None:
         opening = scope.get("method") == "POST" and opens_session(scope.get(PAYLOAD_KEY))
-        if opening and self.open_sessions(caller) >= self._per_caller:
+        if opening and await self._count(caller) >= self._per_caller:
             message = (
                 f"too many open MCP sessions for this caller (at most {self._per_caller}): "
                 "end one with HTTP DELETE, or reuse it"
@@ -99,7 +94,7 @@ class TransportSessions:
             if message["type"] == "http.response.start" and message["status"] == 200:
                 for key, value in message.get("headers", ()):
                     if key.lower() == SESSION_HEADER:
-                        self._open.setdefault(caller, {})[bytes(value).decode("latin-1")] = self._clock()
+                        await self._record(self._open.opened(caller, bytes(value).decode("latin-1")))
             await send(message)
 
         await self._app(scope, receive, watch)
@@ -110,7 +105,6 @@ class TransportSessions:
             message = "a request with this id is still in flight on this session: use a new id"
             await send_json(send, 409, jsonrpc_error(INVALID_REQUEST, message))
             return
-        self._in_flight.update(ids)
         status: int | None = None
 
         async def watch(message: Message) -> None:
@@ -119,18 +113,27 @@ class TransportSessions:
                 status = message["status"]
             await send(message)
 
-        self._touch(caller, sid)
+        self._in_flight.update(ids)
         try:
             await self._app(scope, receive, watch)
         finally:
             self._in_flight.difference_update(ids)
-            ended = status == 404 or (scope.get("method") == "DELETE" and status is not None and status < 300)
-            if ended:
-                self._open.get(caller, {}).pop(sid, None)
-            else:
-                self._touch(caller, sid)
+        ended = status == 404 or (scope.get("method") == "DELETE" and status is not None and status < 300)
+        await self._record(self._open.closed(caller, sid) if ended else self._open.touch(caller, sid))
 
-    def _touch(self, caller: str, sid: str) -> None:
-        sessions = self._open.get(caller)
-        if sessions is not None and sid in sessions:
-            sessions[sid] = self._clock()
+    async def _count(self, caller: str) -> int:
+        try:
+            return await self._open.count(caller)
+        except StoreError as exc:
+            raise _StoreDown from exc
+
+    @staticmethod
+    async def _record(update: Awaitable[None]) -> None:
+        """Apply a change to the open-session count once the response is on its way; a store
+        failure then costs accuracy (the session lapses after the idle timeout), not the answer."""
+        with suppress(StoreError):
+            await update
+
+
+class _StoreDown(Exception):
+    """The open-session count could not be read: the caller gets 503 before anything runs."""

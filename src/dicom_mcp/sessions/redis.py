@@ -24,19 +24,10 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TypeVar, cast
 
-import anyio
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from dicom_mcp.sessions.store import SessionEntry, StoreError, StoreUnavailable
+from dicom_mcp.sessions.redis_link import DEFAULT_TIMEOUT, async_client, call
+from dicom_mcp.sessions.store import SessionEntry, StoreError
 
 DEFAULT_PREFIX = "dicom-mcp:session:"
-DEFAULT_TIMEOUT = 2.0
-HEALTH_CHECK_INTERVAL = 30
 SCAN_BATCH = 1000
 
 T = TypeVar("T")
@@ -59,17 +50,7 @@ class RedisStore:
         """
         self._ttl_ms = max(1, round(ttl * 1000))
         self._prefix = prefix
-        self._redis = Redis.from_url(
-            url,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            # Retry once, at once, when a connection breaks (e.g. a pooled one Redis closed while
-            # restarting); a timeout is not retried, so a hung Redis costs one `timeout`, not more.
-            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-            # PING a connection idle this long before reusing it.
-            health_check_interval=HEALTH_CHECK_INTERVAL,
-            client_name="dicom-mcp",
-        )
+        self._redis = async_client(url, timeout)
 
     async def put(self, key: str, entry: SessionEntry) -> None:
         await self._call(self._redis.set(self._prefix + key, entry.to_json(), px=self._ttl_ms))
@@ -102,22 +83,7 @@ class RedisStore:
         return {key async for key in self._redis.scan_iter(match=pattern, count=SCAN_BATCH)}
 
     async def _call(self, operation: Awaitable[T]) -> T:
-        """Await one Redis operation, translating its failures into the store's errors.
-
-        The operation is shielded from cancellation: a cancelled tool call must not interrupt
-        redis-py halfway through a connection handshake (AUTH, SELECT), which would leave a
-        pooled connection on the wrong database. The socket timeouts bound the wait.
-        """
-        try:
-            with anyio.CancelScope(shield=True):
-                result = await operation
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            # These come from the connection layer (host, port, errno), never from a command's keys.
-            raise StoreUnavailable(f"Redis is unreachable ({type(exc).__name__}: {exc})") from exc
-        except RedisError as exc:
-            # Command errors may quote their arguments, and so a key: name the type only.
-            raise StoreError(f"Redis refused a session store command ({type(exc).__name__})") from exc
-        return result
+        return await call(operation, "session store")
 
 
 def _glob_escape(text: str) -> str:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.errors import SessionError
 from dicom_mcp.sessions.store import SessionEntry, SessionStore
-from dicom_mcp.window import SlidingWindow
+from dicom_mcp.window import MemoryWindow, Window
 
 HANDLE_BYTES = 24
 MAX_HANDLE_LENGTH = 128
@@ -58,14 +57,13 @@ class SessionResolver:
         default_target: Target,
         *,
         nodes: Mapping[str, Target] | None = None,
-        max_per_principal: int = 100,
-        window: float = 3600.0,
-        clock: Callable[[], float] = time.monotonic,
+        new_sessions: Window | None = None,
     ) -> None:
+        """`new_sessions` caps how many sessions one principal may configure (default: 100 an hour)."""
         self._store = store
         self.default_target = default_target
         self._nodes = nodes or {}
-        self._recent = SlidingWindow(max_per_principal, window, clock)
+        self._recent = new_sessions or MemoryWindow(100, 3600.0)
         # Connections that configured a PACS, so that losing the choice is an error, not the default.
         self._chosen: OrderedDict[str, None] = OrderedDict()
 
@@ -73,9 +71,10 @@ class SessionResolver:
         """Store `target` under a new handle (and the connection, when there is one); return the handle.
 
         Raises:
-            TooManySessions: the principal made `max_per_principal` sessions within one TTL here.
+            TooManySessions: the principal configured as many sessions as `new_sessions` allows.
+            StoreError: the store (or the shared limit) failed.
         """
-        self._admit_new_session(principal)
+        await self._admit_new_session(principal)
         handle = secrets.token_urlsafe(HANDLE_BYTES)
         entry = SessionEntry(target, principal)
         await self._store.put(_key("handle", handle), entry)
@@ -134,8 +133,8 @@ class SessionResolver:
             )
         return node
 
-    def _admit_new_session(self, principal: str) -> None:
-        if self._recent.admit(principal):
+    async def _admit_new_session(self, principal: str) -> None:
+        if await self._recent.admit(principal):
             raise TooManySessions(
                 f"too many sessions: at most {self._recent.limit} per caller within "
                 f"{self._recent.seconds:g} s; reuse the session handle you already have"

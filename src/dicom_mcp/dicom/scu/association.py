@@ -114,15 +114,18 @@ def associate(
             (evt.EVT_ACSE_RECV, probe.on_acse),
             (evt.EVT_CONN_CLOSE, probe.on_close),
         ]
-        assoc = ae.associate(
-            target.host,
-            target.port,
-            contexts=list(contexts) if contexts is not None else None,
-            ae_title=target.ae_title,
-            ext_neg=list(roles) or None,
-            evt_handlers=handlers,
-            tls_args=tls_arguments(target),
-        )
+        try:
+            assoc = ae.associate(
+                target.host,
+                target.port,
+                contexts=list(contexts) if contexts is not None else None,
+                ae_title=target.ae_title,
+                ext_neg=list(roles) or None,
+                evt_handlers=handlers,
+                tls_args=tls_arguments(target),
+            )
+        except socket.gaierror as exc:  # pynetdicom resolves the name before its own error handling
+            raise failures.unresolvable(target.describe(), exc.strerror) from None
         if assoc.is_established:
             assoc.join(timeout=ae.acse_timeout)  # the reactor thread, already on its way out
             assoc._is_paused = True  # what release() waits for before it negotiates

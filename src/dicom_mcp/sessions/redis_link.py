@@ -1,0 +1,93 @@
+"""Connections to Redis, and what its failures mean, for everything the service keeps there.
+
+The session store (`redis.py`) and the shared limits (`limits/`) connect the same way and fail
+the same way: a Redis that refuses, resets or stops answering raises `StoreUnavailable` within
+about `timeout` seconds; a command Redis rejects raises `StoreError`. Messages name the cause
+and never a key (keys may be derived from callers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import anyio
+import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from dicom_mcp.sessions.store import StoreError, StoreUnavailable
+
+DEFAULT_TIMEOUT = 2.0
+HEALTH_CHECK_INTERVAL = 30
+
+T = TypeVar("T")
+
+
+def async_client(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.asyncio.Redis:
+    """An asyncio client for `url` (`redis://…` or `rediss://…`); nothing connects until the first call.
+
+    Query parameters in the URL, such as `?socket_timeout=5`, override the defaults set here.
+    """
+    return redis.asyncio.Redis.from_url(
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        # Retry once, at once, when a connection breaks (e.g. a pooled one Redis closed while
+        # restarting); a timeout is not retried, so a hung Redis costs one `timeout`, not more.
+        retry=AsyncRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        # PING a connection idle this long before reusing it.
+        health_check_interval=HEALTH_CHECK_INTERVAL,
+        client_name="dicom-mcp",
+    )
+
+
+def sync_client(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
+    """A blocking client, for worker threads, with the same settings as `async_client`."""
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        health_check_interval=HEALTH_CHECK_INTERVAL,
+        client_name="dicom-mcp",
+    )
+
+
+@contextmanager
+def translated(what: str) -> Iterator[None]:
+    """Turn Redis failures inside the block into the store's errors; `what` names the command's purpose."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        # These come from the connection layer (host, port, errno), never from a command's keys.
+        raise StoreUnavailable(f"Redis is unreachable ({type(exc).__name__}: {exc})") from exc
+    except RedisError as exc:
+        # Command errors may quote their arguments, and so a key: name the type only.
+        raise StoreError(f"Redis refused a {what} command ({type(exc).__name__})") from exc
+
+
+async def call(operation: Awaitable[T], what: str) -> T:
+    """Await one Redis operation, its failures translated.
+
+    The operation is shielded from cancellation: a cancelled tool call must not interrupt
+    redis-py halfway through a connection handshake (AUTH, SELECT), which would leave a pooled
+    connection on the wrong database. The socket timeouts bound the wait.
+    """
+    with translated(what):
+        with anyio.CancelScope(shield=True):
+            result = await operation
+    return result
+
+
+def call_sync(operation: Callable[[], T], what: str) -> T:
+    """Run one blocking Redis operation, its failures translated."""
+    with translated(what):
+        result = operation()
+    return result
