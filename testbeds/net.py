@@ -136,3 +136,23 @@ class AssociationSampler:
         while not self.stopping.is_set():
             self.maximum = max(self.maximum, self.count())
             self.stopping.wait(self.interval)
+
+
+class StillOpen:
+    """How many connections were open at this look and at the one before (10 ms apart).
+
+    pynetdicom confirms a release to its caller before its DUL thread closes the socket, so a
+    released association's connection can outlive its slot by a moment, and a look falling just
+    then would count it next to the one that took the slot over. An association the service
+    keeps (up to its 0.5 s lifetime) is open across many looks; a connection lingering after
+    its release is not.
+    """
+
+    def __init__(self, look: Callable[[], set[str]]) -> None:
+        self.look = look
+        self.before: set[str] = set()
+
+    def __call__(self) -> int:
+        now = self.look()
+        held, self.before = now & self.before, now
+        return len(held)

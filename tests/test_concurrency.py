@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 
 import anyio
@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from testbeds.clients import call_ok, mcp_client
-from testbeds.net import AssociationSampler, connection_inodes_to
+from testbeds.net import AssociationSampler, StillOpen, connection_inodes_to
 from testbeds.pacs import Catalog, RunningPacs
 from testbeds.service import RunningService, run_service, service_env
 
@@ -46,26 +46,6 @@ class HealthProbe:
                 status = http.get(f"{self.base_url}/healthz").status_code
                 self.answers.append((status, time.perf_counter() - started))
                 self.stopping.wait(0.01)
-
-
-class StillOpen:
-    """How many connections were open at this look and at the one before (10 ms apart).
-
-    pynetdicom confirms a release to its caller before its DUL thread closes the socket, so a
-    released association's connection can outlive its slot by a moment, and a look falling just
-    then would count it next to the one that took the slot over. An association the service
-    keeps (up to its 0.5 s lifetime) is open across many looks; a connection lingering after
-    its release is not.
-    """
-
-    def __init__(self, look: Callable[[], set[str]]) -> None:
-        self.look = look
-        self.before: set[str] = set()
-
-    def __call__(self) -> int:
-        now = self.look()
-        held, self.before = now & self.before, now
-        return len(held)
 
 
 @pytest.fixture(scope="module")

@@ -74,4 +74,6 @@ class Readiness:
             millis = await self._services.client.echo(target, deadline=ECHO_TIMEOUT)
         except PacsError as exc:
             return {"status": "unreachable", "error": type(exc).__name__}
+        except StoreError as exc:  # replicas share association slots through the store
+            return {"status": "not checked", "error": type(exc).__name__}
         return {"status": "ok", "round_trip_ms": round(millis, 1)}

@@ -57,7 +57,9 @@ class Attempt:
 
 def unresolvable(where: str, reason: str | None) -> PacsUnreachable:
     """The PACS's host name does not resolve."""
-    return PacsUnreachable(f"cannot reach {where}: its host name does not resolve ({reason or 'unknown name'})")
+    return PacsUnreachable(
+        f"cannot reach {where}: its host name does not resolve ({reason or 'unknown name'})"
+    )
 
 
 def association_failure(where: str, attempt: Attempt, acse_timeout: float | None) -> PacsError:

@@ -19,7 +19,7 @@ import redis.asyncio
 from dicom_mcp.limits.leases import RedisLeases
 from dicom_mcp.limits.open_sessions import MemoryOpenSessions, OpenSessions, RedisOpenSessions
 from dicom_mcp.limits.windows import RedisWindow
-from dicom_mcp.sessions.redis_link import async_client
+from dicom_mcp.sessions.redis_link import async_client, breaker_for
 from dicom_mcp.settings import Settings
 from dicom_mcp.window import MemoryWindow, Window
 
@@ -62,12 +62,13 @@ def build_limits(settings: Settings) -> Limits:
             open_sessions=MemoryOpenSessions(settings.http_session_idle_timeout),
         )
     client = async_client(url)
+    breaker = breaker_for(url)
     return Limits(
-        requests=RedisWindow(client, "requests", per_minute, MINUTE) if per_minute else None,
+        requests=RedisWindow(client, breaker, "requests", per_minute, MINUTE) if per_minute else None,
         new_sessions=RedisWindow(
-            client, "new-sessions", settings.max_sessions_per_principal, settings.session_ttl
+            client, breaker, "new-sessions", settings.max_sessions_per_principal, settings.session_ttl
         ),
-        open_sessions=RedisOpenSessions(client, settings.http_session_idle_timeout),
+        open_sessions=RedisOpenSessions(client, breaker, settings.http_session_idle_timeout),
         leases=RedisLeases(url, settings.association_lease_seconds),
         client=client,
     )

@@ -30,7 +30,7 @@ import time
 from contextlib import suppress
 from functools import partial
 
-from dicom_mcp.sessions.redis_link import call_sync, sync_client
+from dicom_mcp.sessions.redis_link import breaker_for, call_sync, sync_client
 from dicom_mcp.sessions.store import StoreError
 
 logger = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class RedisLeases:
 
     def __init__(self, url: str, lease_seconds: float, *, prefix: str = DEFAULT_PREFIX) -> None:
         self._redis = sync_client(url)
+        self._breaker = breaker_for(url)
         self._lease_ms = max(1000, round(lease_seconds * 1000))
         self._prefix = prefix
         self._take_script = self._redis.register_script(_TAKE)
@@ -126,7 +127,9 @@ class RedisLeases:
         waited = False
         try:
             while True:
-                if call_sync(lambda: self._take_script(keys=keys, args=args), "association slot"):
+                if call_sync(
+                    lambda: self._take_script(keys=keys, args=args), "association slot", self._breaker
+                ):
                     with self._cond:
                         self._held[token] = keys[0]
                         self._start_heartbeat()
@@ -156,7 +159,7 @@ class RedisLeases:
                 key = self._held.pop(token, None)
             if key is not None:
                 try:
-                    call_sync(lambda: self._redis.zrem(key, token), "association slot")
+                    call_sync(lambda: self._redis.zrem(key, token), "association slot", self._breaker)
                 except StoreError as exc:
                     logger.warning(
                         "could not free an association slot in Redis (%s); it lapses by itself", exc
@@ -179,7 +182,9 @@ class RedisLeases:
 
     def _leave(self, keys: list[str], token: str) -> None:
         with suppress(StoreError):  # else its place in the queue lapses after WAITER_SECONDS
-            call_sync(lambda: self._leave_script(keys=keys[1:3], args=[token]), "association slot")
+            call_sync(
+                lambda: self._leave_script(keys=keys[1:3], args=[token]), "association slot", self._breaker
+            )
 
     def _start_heartbeat(self) -> None:
         if self._heartbeat is None:
@@ -215,4 +220,6 @@ class RedisLeases:
                 for token, key in self._held.items():
                     by_key.setdefault(key, [self._lease_ms]).append(token)
             for key, args in by_key.items():
-                call_sync(partial(self._renew_script, keys=[key], args=args), "association slot")
+                call_sync(
+                    partial(self._renew_script, keys=[key], args=args), "association slot", self._breaker
+                )

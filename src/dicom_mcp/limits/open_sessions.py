@@ -19,7 +19,7 @@ from typing import Protocol
 import redis.asyncio
 
 from dicom_mcp.limits.windows import DEFAULT_PREFIX
-from dicom_mcp.sessions.redis_link import call
+from dicom_mcp.sessions.redis_link import Breaker, call
 
 # KEYS: the caller's set. ARGV: idle ms. Forgets idle sessions; returns how many are open.
 _COUNT = """
@@ -94,9 +94,15 @@ class RedisOpenSessions:
     """`OpenSessions` counted in Redis, across every replica that shares it."""
 
     def __init__(
-        self, client: redis.asyncio.Redis, idle_seconds: float, *, prefix: str = DEFAULT_PREFIX
+        self,
+        client: redis.asyncio.Redis,
+        breaker: Breaker,
+        idle_seconds: float,
+        *,
+        prefix: str = DEFAULT_PREFIX,
     ) -> None:
         self._client = client
+        self._breaker = breaker
         self._idle_ms = max(1, round(idle_seconds * 1000))
         self._prefix = f"{prefix}open-sessions:"
         self._count = client.register_script(_COUNT)
@@ -106,13 +112,25 @@ class RedisOpenSessions:
         return self._prefix + hashlib.sha256(caller.encode()).hexdigest()[:32]
 
     async def count(self, caller: str) -> int:
-        return int(await call(self._count(keys=[self._key(caller)], args=[self._idle_ms]), "session cap"))
+        return int(
+            await call(
+                self._count(keys=[self._key(caller)], args=[self._idle_ms]), "session cap", self._breaker
+            )
+        )
 
     async def opened(self, caller: str, sid: str) -> None:
-        await call(self._seen(keys=[self._key(caller)], args=[self._idle_ms, sid, "open"]), "session cap")
+        await call(
+            self._seen(keys=[self._key(caller)], args=[self._idle_ms, sid, "open"]),
+            "session cap",
+            self._breaker,
+        )
 
     async def touch(self, caller: str, sid: str) -> None:
-        await call(self._seen(keys=[self._key(caller)], args=[self._idle_ms, sid, "touch"]), "session cap")
+        await call(
+            self._seen(keys=[self._key(caller)], args=[self._idle_ms, sid, "touch"]),
+            "session cap",
+            self._breaker,
+        )
 
     async def closed(self, caller: str, sid: str) -> None:
-        await call(self._client.zrem(self._key(caller), sid), "session cap")
+        await call(self._client.zrem(self._key(caller), sid), "session cap", self._breaker)

@@ -15,7 +15,7 @@ import secrets
 
 import redis.asyncio
 
-from dicom_mcp.sessions.redis_link import call
+from dicom_mcp.sessions.redis_link import Breaker, call
 
 DEFAULT_PREFIX = "dicom-mcp:limits:"
 
@@ -41,6 +41,7 @@ class RedisWindow:
     def __init__(
         self,
         client: redis.asyncio.Redis,
+        breaker: Breaker,
         name: str,
         limit: int,
         seconds: float,
@@ -50,6 +51,7 @@ class RedisWindow:
         self.limit = limit
         self.seconds = seconds
         self._client = client
+        self._breaker = breaker
         self._prefix = f"{prefix}{name}:"
         self._window_ms = max(1, round(seconds * 1000))
         self._script = client.register_script(_ADMIT)
@@ -57,5 +59,5 @@ class RedisWindow:
     async def admit(self, key: str) -> float:
         log = self._prefix + hashlib.sha256(key.encode()).hexdigest()[:32]
         args: list[str | int] = [self.limit, self._window_ms, secrets.token_hex(8)]
-        wait_ms = await call(self._script(keys=[log], args=args), "rate limit")
+        wait_ms = await call(self._script(keys=[log], args=args), "rate limit", self._breaker)
         return int(wait_ms) / 1000

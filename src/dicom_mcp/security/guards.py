@@ -7,6 +7,7 @@ the protected resource metadata stay open.
 from __future__ import annotations
 
 import ipaddress
+import logging
 
 from mcp.server.auth.middleware.bearer_auth import RequireAuthMiddleware
 from pydantic import AnyHttpUrl
@@ -17,12 +18,9 @@ from dicom_mcp.security.auth import READ_SCOPE
 from dicom_mcp.security.metadata import metadata_url
 from dicom_mcp.sessions.store import StoreError
 from dicom_mcp.settings import Settings
-from dicom_mcp.window import SlidingWindow, Window
+from dicom_mcp.window import MemoryWindow, SlidingWindow, Window
 
-STORE_DOWN = {
-    "error": "store_unavailable",
-    "error_description": "the session store is unavailable; try again shortly",
-}
+logger = logging.getLogger(__name__)
 
 
 class RequireCaller:
@@ -60,20 +58,19 @@ def _is_loopback(host: str) -> bool:
 class RateLimit:
     """At most `window.limit` MCP requests per principal (or client address) in any `window.seconds`.
 
-    `window` may count in Redis, shared by replicas; if it cannot be reached, the request gets 503.
+    `window` may count in Redis, shared by replicas. While Redis cannot be reached, this replica
+    counts on its own (a caller then gets up to the limit per replica), so the request goes on
+    to the tool, whose own error says the store is unavailable if it needs the store.
     """
 
     def __init__(self, app: ASGIApp, window: Window | None) -> None:
         self._app = app
         self._window = window
+        self._fallback = MemoryWindow(window.limit, window.seconds) if window is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._window is not None and is_mcp_path(scope) and scope.get("method") == "POST":
-            try:
-                wait = await self._window.admit(principal_of(scope) or client_of(scope))
-            except StoreError:
-                await send_json(send, 503, STORE_DOWN, {"Retry-After": "1"})
-                return
+            wait = await self._admit(principal_of(scope) or client_of(scope))
             if wait:
                 limit = f"at most {self._window.limit} calls per {self._window.seconds:g} s"
                 await send_json(
@@ -84,3 +81,11 @@ class RateLimit:
                 )
                 return
         await self._app(scope, receive, send)
+
+    async def _admit(self, caller: str) -> float:
+        assert self._window is not None and self._fallback is not None
+        try:
+            return await self._window.admit(caller)
+        except StoreError as exc:
+            logger.warning("rate limit counted on this replica only for now: %s", exc)
+            return await self._fallback.admit(caller)

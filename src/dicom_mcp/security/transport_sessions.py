@@ -9,12 +9,14 @@
 
 A session counts as open from the response that names it until it is deleted, answered 404,
 or idle for the SDK's idle timeout (the same rule the SDK uses to close it). The count lives
-in `open_sessions`: in Redis when replicas share it, so the cap holds across replicas. If it
-cannot be reached, the request gets 503.
+in `open_sessions`: in Redis when replicas share it, so the cap holds across replicas. While
+Redis cannot be reached the cap is not applied (the caller's tool calls then fail with the
+store's own error wherever they need it).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable
 from contextlib import suppress
 from typing import Any
@@ -28,8 +30,8 @@ from dicom_mcp.sessions.store import StoreError
 
 SESSION_HEADER = b"mcp-session-id"
 INVALID_REQUEST = -32600
-INTERNAL_ERROR = -32603
-STORE_DOWN = "the session store is unavailable; try again shortly"
+
+logger = logging.getLogger(__name__)
 
 
 def is_modern(scope: Scope) -> bool:
@@ -72,13 +74,10 @@ class TransportSessions:
             return
         sid = header(scope, SESSION_HEADER)
         caller = caller_key(scope)
-        try:
-            if sid is None:
-                await self._open_session(scope, receive, send, caller)
-            else:
-                await self._in_session(scope, receive, send, caller, sid)
-        except _StoreDown:
-            await send_json(send, 503, jsonrpc_error(INTERNAL_ERROR, STORE_DOWN), {"Retry-After": "1"})
+        if sid is None:
+            await self._open_session(scope, receive, send, caller)
+        else:
+            await self._in_session(scope, receive, send, caller, sid)
 
     async def _open_session(self, scope: Scope, receive: Receive, send: Send, caller: str) -> None:
         opening = scope.get("method") == "POST" and opens_session(scope.get(PAYLOAD_KEY))
@@ -125,7 +124,8 @@ class TransportSessions:
         try:
             return await self._open.count(caller)
         except StoreError as exc:
-            raise _StoreDown from exc
+            logger.warning("open sessions not counted: %s", exc)
+            return 0
 
     @staticmethod
     async def _record(update: Awaitable[None]) -> None:
@@ -133,7 +133,3 @@ class TransportSessions:
         failure then costs accuracy (the session lapses after the idle timeout), not the answer."""
         with suppress(StoreError):
             await update
-
-
-class _StoreDown(Exception):
-    """The open-session count could not be read: the caller gets 503 before anything runs."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TypeVar, cast
 
-from dicom_mcp.sessions.redis_link import DEFAULT_TIMEOUT, async_client, call
+from dicom_mcp.sessions.redis_link import DEFAULT_TIMEOUT, async_client, breaker_for, call
 from dicom_mcp.sessions.store import SessionEntry, StoreError
 
 DEFAULT_PREFIX = "dicom-mcp:session:"
@@ -51,6 +51,7 @@ class RedisStore:
         self._ttl_ms = max(1, round(ttl * 1000))
         self._prefix = prefix
         self._redis = async_client(url, timeout)
+        self._breaker = breaker_for(url)
 
     async def put(self, key: str, entry: SessionEntry) -> None:
         await self._call(self._redis.set(self._prefix + key, entry.to_json(), px=self._ttl_ms))
@@ -83,7 +84,7 @@ class RedisStore:
         return {key async for key in self._redis.scan_iter(match=pattern, count=SCAN_BATCH)}
 
     async def _call(self, operation: Awaitable[T]) -> T:
-        return await call(operation, "session store")
+        return await call(operation, "session store", self._breaker)
 
 
 def _glob_escape(text: str) -> str:

@@ -4,10 +4,16 @@ The session store (`redis.py`) and the shared limits (`limits/`) connect the sam
 the same way: a Redis that refuses, resets or stops answering raises `StoreUnavailable` within
 about `timeout` seconds; a command Redis rejects raises `StoreError`. Messages name the cause
 and never a key (keys may be derived from callers).
+
+After Redis failed to answer, every user of the same URL fails at once for `PAUSE_SECONDS`
+(a circuit breaker), so that one request touching Redis several times (its rate limit, its
+session, its association slot) waits out one timeout, not one per touch.
 """
 
 from __future__ import annotations
 
+import inspect
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -26,6 +32,7 @@ from dicom_mcp.sessions.store import StoreError, StoreUnavailable
 
 DEFAULT_TIMEOUT = 2.0
 HEALTH_CHECK_INTERVAL = 30
+PAUSE_SECONDS = 0.5
 
 T = TypeVar("T")
 
@@ -60,34 +67,67 @@ def sync_client(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
     )
 
 
+class Breaker:
+    """Remembers that one Redis (a URL) just failed to answer, for `PAUSE_SECONDS`."""
+
+    def __init__(self) -> None:
+        self._closed_until = 0.0
+        self._cause = ""
+
+    def check(self) -> None:
+        """Raise StoreUnavailable at once while a recent failure is remembered."""
+        if time.monotonic() < self._closed_until:
+            raise StoreUnavailable(f"Redis is unreachable ({self._cause}; retrying shortly)")
+
+    def trip(self, cause: str) -> None:
+        self._cause = cause
+        self._closed_until = time.monotonic() + PAUSE_SECONDS
+
+
+_breakers: dict[str, Breaker] = {}
+
+
+def breaker_for(url: str) -> Breaker:
+    """The breaker shared by every client of `url` in this process."""
+    return _breakers.setdefault(url, Breaker())
+
+
 @contextmanager
-def translated(what: str) -> Iterator[None]:
+def translated(what: str, breaker: Breaker) -> Iterator[None]:
     """Turn Redis failures inside the block into the store's errors; `what` names the command's purpose."""
+    breaker.check()
     try:
         yield
     except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
         # These come from the connection layer (host, port, errno), never from a command's keys.
-        raise StoreUnavailable(f"Redis is unreachable ({type(exc).__name__}: {exc})") from exc
+        cause = f"{type(exc).__name__}: {exc}"
+        breaker.trip(cause)
+        raise StoreUnavailable(f"Redis is unreachable ({cause})") from exc
     except RedisError as exc:
         # Command errors may quote their arguments, and so a key: name the type only.
         raise StoreError(f"Redis refused a {what} command ({type(exc).__name__})") from exc
 
 
-async def call(operation: Awaitable[T], what: str) -> T:
+async def call(operation: Awaitable[T], what: str, breaker: Breaker) -> T:
     """Await one Redis operation, its failures translated.
 
     The operation is shielded from cancellation: a cancelled tool call must not interrupt
     redis-py halfway through a connection handshake (AUTH, SELECT), which would leave a pooled
     connection on the wrong database. The socket timeouts bound the wait.
     """
-    with translated(what):
-        with anyio.CancelScope(shield=True):
-            result = await operation
+    try:
+        with translated(what, breaker):
+            with anyio.CancelScope(shield=True):
+                result = await operation
+    except StoreUnavailable:
+        if inspect.iscoroutine(operation):
+            operation.close()  # not awaited when the breaker answered first
+        raise
     return result
 
 
-def call_sync(operation: Callable[[], T], what: str) -> T:
+def call_sync(operation: Callable[[], T], what: str, breaker: Breaker) -> T:
     """Run one blocking Redis operation, its failures translated."""
-    with translated(what):
+    with translated(what, breaker):
         result = operation()
     return result
