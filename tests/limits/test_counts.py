@@ -1,0 +1,116 @@
+"""One contract, both places: the sliding windows and the open-session counts behave the same in
+memory and in a real Redis (in real time there, with short windows)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+
+import anyio
+import pytest
+
+from dicom_mcp.limits.open_sessions import MemoryOpenSessions, OpenSessions, RedisOpenSessions
+from dicom_mcp.limits.windows import RedisWindow
+from dicom_mcp.sessions.redis_link import async_client, breaker_for
+from dicom_mcp.sessions.store import StoreUnavailable
+from dicom_mcp.window import MemoryWindow, Window
+from testbeds.redis import RedisServer
+
+pytestmark = pytest.mark.anyio
+
+SECONDS = 1.0
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def make_window(request: pytest.FixtureRequest) -> AsyncIterator[Callable[[int], Window]]:
+    if request.param == "memory":
+        yield lambda limit: MemoryWindow(limit, SECONDS)
+        return
+    server: RedisServer = request.getfixturevalue("redis_db")
+    client = async_client(server.url)
+    yield lambda limit: RedisWindow(client, breaker_for(server.url), "test", limit, SECONDS)
+    await client.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def open_sessions(request: pytest.FixtureRequest) -> AsyncIterator[OpenSessions]:
+    if request.param == "memory":
+        yield MemoryOpenSessions(SECONDS)
+        return
+    server: RedisServer = request.getfixturevalue("redis_db")
+    client = async_client(server.url)
+    yield RedisOpenSessions(client, breaker_for(server.url), SECONDS)
+    await client.aclose()
+
+
+async def test_a_window_admits_its_limit_then_says_how_long_to_wait(
+    make_window: Callable[[int], Window],
+) -> None:
+    window = make_window(3)
+    assert [await window.admit("alice") for _ in range(3)] == [0, 0, 0]
+    wait = await window.admit("alice")
+    assert 0 < wait <= SECONDS
+    assert await window.admit("bob") == 0  # each caller has a window of its own
+
+
+async def test_a_window_slides(make_window: Callable[[int], Window]) -> None:
+    window = make_window(2)
+    await window.admit("alice")
+    await anyio.sleep(SECONDS / 2)
+    await window.admit("alice")
+    await anyio.sleep(SECONDS / 2 + 0.1)  # the first event has left the window, the second has not
+    assert await window.admit("alice") == 0
+    assert await window.admit("alice") > 0
+
+
+async def test_a_refused_event_is_not_counted(make_window: Callable[[int], Window]) -> None:
+    window = make_window(1)
+    await window.admit("alice")
+    for _ in range(5):
+        assert await window.admit("alice") > 0
+    await anyio.sleep(SECONDS + 0.1)
+    assert await window.admit("alice") == 0
+
+
+async def test_open_sessions_count_until_closed_or_idle(open_sessions: OpenSessions) -> None:
+    await open_sessions.opened("alice", "s1")
+    await open_sessions.opened("alice", "s2")
+    await open_sessions.opened("bob", "s3")
+    assert (await open_sessions.count("alice"), await open_sessions.count("bob")) == (2, 1)
+    await open_sessions.closed("alice", "s1")
+    assert await open_sessions.count("alice") == 1
+    await anyio.sleep(SECONDS * 0.6)
+    await open_sessions.touch("alice", "s2")  # seen: its idle time starts again
+    await anyio.sleep(SECONDS * 0.6)
+    assert (await open_sessions.count("alice"), await open_sessions.count("bob")) == (1, 0)
+
+
+async def test_touching_an_unknown_session_does_not_open_it(open_sessions: OpenSessions) -> None:
+    await open_sessions.touch("alice", "never-opened")
+    assert await open_sessions.count("alice") == 0
+
+
+async def test_a_stopped_redis_is_a_store_error_within_the_timeout(private_redis: RedisServer) -> None:
+    client = async_client(private_redis.url)
+    window = RedisWindow(client, breaker_for(private_redis.url), "test", 5, SECONDS)
+    assert await window.admit("alice") == 0
+    private_redis.stop()
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable):
+        await window.admit("alice")
+    with pytest.raises(StoreUnavailable, match="retrying shortly"):  # the breaker answers at once
+        await window.admit("alice")
+    assert time.monotonic() - started < 3
+    await client.aclose()
+
+
+async def test_redis_keys_hash_the_caller_and_expire(redis_db: RedisServer) -> None:
+    client = async_client(redis_db.url)
+    await RedisWindow(client, breaker_for(redis_db.url), "test", 5, SECONDS).admit("alice@hospital")
+    await RedisOpenSessions(client, breaker_for(redis_db.url), SECONDS).opened("alice@hospital", "sid")
+    await client.aclose()
+    plain = redis_db.client()
+    keys = [key.decode() for key in plain.keys("*")]
+    assert len(keys) == 2
+    assert all("alice" not in key for key in keys)
+    assert all(0 < plain.pttl(key) <= SECONDS * 1000 for key in keys)
