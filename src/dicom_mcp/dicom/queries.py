@@ -10,6 +10,7 @@ from typing import Final
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
+from dicom_mcp.dicom import wire
 from dicom_mcp.dicom.errors import IdentifierNotEncodable, InvalidQuery
 from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.presets import PRESET_NAMES, check_level, preset_attributes
@@ -67,17 +68,21 @@ class Query:
         kept = tuple(item for item in self.matching if item[0] != keyword)
         return Query(self.level, (*kept, (keyword, value)), self.return_keys)
 
+    def elements(self) -> list[tuple[str, str | None]]:
+        """The identifier's (keyword, value) pairs in the order they are set; a later one wins."""
+        pairs: list[tuple[str, str | None]] = [("QueryRetrieveLevel", _WIRE_LEVEL[self.level])]
+        for keyword in (*UNIQUE_KEYS[self.level], *self.return_keys):
+            if keyword != "QueryRetrieveLevel":  # set above; asked for as a column, it must stay set
+                pairs.append((keyword, None))
+        pairs.extend(dict(self.matching).items())
+        return pairs
+
     def identifier(self) -> Dataset:
         """The C-FIND request identifier: return keys empty, matching keys set, charset declared."""
         ds = Dataset()
-        ds.QueryRetrieveLevel = _WIRE_LEVEL[self.level]
-        for keyword in (*UNIQUE_KEYS[self.level], *self.return_keys):
-            if keyword != "QueryRetrieveLevel":  # set above; asked for as a column, it must stay set
-                setattr(ds, keyword, None)
-        values = dict(self.matching)
-        for keyword, value in values.items():
+        for keyword, value in self.elements():
             setattr(ds, keyword, value)
-        charset = _charset_for(values.values())
+        charset = _charset_for(dict(self.matching).values())
         if charset:
             ds.SpecificCharacterSet = charset
         return ds
@@ -89,10 +94,21 @@ class Query:
             IdentifierNotEncodable: pydicom could not write it (validation should have refused
                 the attribute); raised before anything is sent.
         """
-        identifier = self.identifier()
         encoding = {"implicit_vr": syntax.is_implicit_VR, "little_endian": syntax.is_little_endian}
+        encoded = wire.encoded(self.elements(), **encoding)
+        if encoded is None:
+            encoded = self._written(encoding)
+        if not syntax.is_deflated:
+            return encoded
+        compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS)
+        deflated = compressor.compress(encoded) + compressor.flush()
+        return deflated + b"\x00" * (len(deflated) % 2)
+
+    def _written(self, encoding: dict[str, bool]) -> bytes:
+        """The identifier written by pydicom (for what `wire.encoded` leaves to it)."""
+        identifier = self.identifier()
         try:
-            encoded = written(identifier, **encoding)
+            return written(identifier, **encoding)
         except Exception as exc:  # pydicom raises ValueError, TypeError, ...; its text may quote values
             culprit = next((e.keyword for e in identifier if not writable(e.keyword, **encoding)), None)
             what = f"attribute {culprit}" if culprit else f"pydicom ({type(exc).__name__})"
@@ -100,11 +116,6 @@ class Query:
                 f"the query could not be encoded as a DICOM identifier ({what} cannot be written in "
                 f"the transfer syntax the PACS accepted); nothing was sent to the PACS"
             ) from None
-        if not syntax.is_deflated:
-            return encoded
-        compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS)
-        deflated = compressor.compress(encoded) + compressor.flush()
-        return deflated + b"\x00" * (len(deflated) % 2)
 
 
 def _charset_for(values: Iterable[str]) -> str | None:
