@@ -41,8 +41,10 @@ def register_config_tools(server: MCPServer[Any], services: Services) -> None:
     ) -> ConfigureResult:
         """Point this session at another PACS and return a session handle for later calls.
 
-        Give either `node` (see list_dicom_nodes) or `host` and `port`; an ad-hoc host must be
-        allowed by the operator. The calling AE title is always the server's own.
+        Not needed for the default PACS: every tool works without it. Give either `node` (see
+        list_dicom_nodes) or `host` and `port`; an ad-hoc host must be allowed by the operator.
+        Pass the returned handle as `session` to the other tools. The calling AE title is always
+        the server's own.
         """
         async with tool_call(services, ctx, "configure_dicom_server", "configure") as call:
             target = await _choose(services, host, port, ae_title, node)

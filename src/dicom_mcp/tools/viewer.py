@@ -47,7 +47,10 @@ MAX_THUMBNAILS: Final = 24  # series per viewer_thumbnails call
 MAX_FRAMES: Final = 10  # instances per viewer_frames call
 RENDERS_AT_ONCE: Final = 2  # decoding and resizing are CPU work, off the event loop
 
-Uid = Annotated[str, Field(description="A DICOM UID", max_length=64)]
+StudyUid = Annotated[
+    str, Field(description="Study Instance UID of the study the viewer shows", max_length=64)
+]
+SeriesUid = Annotated[str, Field(description="Series Instance UID of one of its series", max_length=64)]
 
 
 class Pictures:
@@ -146,7 +149,7 @@ def _open_study_viewer(services: Services) -> Callable[..., Awaitable[CallToolRe
 def _viewer_thumbnails(services: Services, pictures: Pictures) -> Callable[..., Awaitable[CallToolResult]]:
     async def viewer_thumbnails(
         ctx: Context[Any, Any],
-        study_instance_uid: Uid,
+        study_instance_uid: StudyUid,
         series_instance_uids: Annotated[
             list[str] | None,
             Field(
@@ -207,8 +210,8 @@ def _viewer_thumbnails(services: Services, pictures: Pictures) -> Callable[..., 
 def _viewer_frames(services: Services, pictures: Pictures) -> Callable[..., Awaitable[CallToolResult]]:
     async def viewer_frames(
         ctx: Context[Any, Any],
-        study_instance_uid: Uid,
-        series_instance_uid: Uid,
+        study_instance_uid: StudyUid,
+        series_instance_uid: SeriesUid,
         start: Annotated[int, Field(description="Position of the first instance, from 0", ge=0)] = 0,
         count: Annotated[int, Field(description="How many instances", ge=1, le=MAX_FRAMES)] = 5,
         window_center: Annotated[
