@@ -20,6 +20,7 @@ import anyio.to_thread
 import uvicorn
 
 from dicom_mcp.app import create_app
+from dicom_mcp.nodes import NodeRegistry
 from dicom_mcp.services import Services, build_services
 from dicom_mcp.settings import Settings
 
@@ -89,9 +90,10 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_http(settings: Settings) -> None:
-    """Serve until SIGTERM/SIGINT, then drain and stop."""
-    services = build_services(settings)  # first: a configuration error says so, whatever the port
+def serve_http(settings: Settings, extra_nodes: NodeRegistry | None = None) -> None:
+    """Serve until SIGTERM/SIGINT, then drain and stop; `extra_nodes` join the nodes file's."""
+    # First: a configuration error says so, whatever the port.
+    services = build_services(settings, extra_nodes=extra_nodes)
     sock = listen(settings.host, settings.port)
     app = create_app(settings, services)
     config = uvicorn.Config(

@@ -99,6 +99,24 @@ class NodeRegistry:
     descriptions: Mapping[str, str] = field(default_factory=dict)
     move_destinations: frozenset[str] = frozenset()
 
+    def merged(self, other: NodeRegistry) -> NodeRegistry:
+        """The nodes file's nodes (these) and nodes the service brings itself (`other`, e.g. `--demo`'s).
+
+        Raises:
+            NodesFileError: a name both registries use, or the reserved one.
+        """
+        for name in other.targets:
+            if name in self.targets or name == RESERVED:
+                raise NodesFileError(
+                    f"the nodes file names a node {name!r}, a name this service gives a node of its own: "
+                    "rename it"
+                )
+        return NodeRegistry(
+            MappingProxyType({**self.targets, **other.targets}),
+            MappingProxyType({**self.descriptions, **other.descriptions}),
+            self.move_destinations | other.move_destinations,
+        )
+
 
 def load_nodes(path: Path | None) -> NodeRegistry:
     """Read the nodes file (none: an empty registry)."""

@@ -109,10 +109,13 @@ def build_store(settings: Settings) -> SessionStore:
     return MemoryStore(ttl=settings.session_ttl, max_entries=settings.session_max_entries)
 
 
-def build_services(settings: Settings, *, stdout_is_protocol: bool = False) -> Services:
+def build_services(
+    settings: Settings, *, stdout_is_protocol: bool = False, extra_nodes: NodeRegistry | None = None
+) -> Services:
     """Create (but do not yet connect) every process-wide resource.
 
     With `stdout_is_protocol` (stdio transport), an audit log of "-" goes to stderr instead.
+    `extra_nodes` join the nodes file's (`--demo` brings its sample archive this way).
     """
     config = ClientConfig(
         calling_ae_title=settings.dicom_ae_title,
@@ -129,6 +132,8 @@ def build_services(settings: Settings, *, stdout_is_protocol: bool = False) -> S
     store = build_store(settings)
     target = default_target(settings)
     nodes = load_nodes(settings.nodes_file)
+    if extra_nodes is not None:
+        nodes = nodes.merged(extra_nodes)
     audit_to = settings.audit_log
     metrics = Metrics()
     metrics.watch_associations(lambda: client.open_associations)

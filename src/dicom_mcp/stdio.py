@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from dicom_mcp.nodes import NodeRegistry
 from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
@@ -12,9 +13,9 @@ from dicom_mcp.startup import summary
 logger = logging.getLogger(__name__)
 
 
-async def serve_stdio(settings: Settings) -> None:
-    """Serve the tools on stdin/stdout until the client closes them."""
-    services = build_services(settings, stdout_is_protocol=True)
+async def serve_stdio(settings: Settings, extra_nodes: NodeRegistry | None = None) -> None:
+    """Serve the tools on stdin/stdout until the client closes them; `extra_nodes` join the nodes file's."""
+    services = build_services(settings, stdout_is_protocol=True, extra_nodes=extra_nodes)
     logger.info("%s", summary(settings, "stdio"))
     try:
         await build_server(services).run_stdio_async()
