@@ -8,19 +8,23 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 from pydantic import ValidationError
 
-from dicom_mcp.demo import sample_datasets, start_sample_pacs
+from dicom_mcp.demo import SampleArchive, sample_datasets, start_sample_archive, start_sample_pacs
+from dicom_mcp.dicom.target import Target
 from dicom_mcp.errors import ConfigurationError
 from dicom_mcp.http import serve_http
 from dicom_mcp.logs import configure_logging
+from dicom_mcp.nodes import NodeRegistry
 from dicom_mcp.settings import Settings
 from dicom_mcp.stdio import serve_stdio
 
 logger = logging.getLogger(__name__)
+
+ARCHIVE_NODE = "sample-archive"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -32,7 +36,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--demo",
         action="store_true",
         help="start a built-in sample PACS with synthetic data on a free loopback port and make it "
-        "the default PACS (instead of DICOM_HOST, DICOM_PORT and DICOM_CALLED_AE_TITLE)",
+        "the default PACS (instead of DICOM_HOST, DICOM_PORT and DICOM_CALLED_AE_TITLE), with a "
+        f"sample archive to move studies to (the node {ARCHIVE_NODE})",
     )
     return parser.parse_args(argv)
 
@@ -59,31 +64,55 @@ def run(args: argparse.Namespace) -> None:
         key: value for key in ("transport", "host", "port") if (value := getattr(args, key)) is not None
     }
     with ExitStack() as stack:
-        demo_note = ""
-        if args.demo:
-            demo_note = stack.enter_context(_sample_pacs(overrides))
+        demo = stack.enter_context(_sample_pacs(overrides)) if args.demo else None
         settings = Settings(**overrides)
         configure_logging(settings.log_level, settings.log_format)
-        if demo_note:
-            _explain_demo(demo_note, settings)
+        if demo is not None:
+            _explain_demo(demo, settings)
+        nodes = demo.nodes if demo is not None else None
         if settings.transport == "stdio":
-            anyio.run(serve_stdio, settings)
+            anyio.run(serve_stdio, settings, nodes)
         else:
-            serve_http(settings)
+            serve_http(settings, nodes)
+
+
+class _Demo(NamedTuple):
+    """What `--demo` started: a note for the operator on each server, and the nodes it brings."""
+
+    pacs: str
+    archive: str
+    nodes: NodeRegistry
 
 
 @contextmanager
-def _sample_pacs(overrides: dict[str, Any]) -> Iterator[str]:
-    """Start the sample PACS and make it the default PACS; stop it on the way out."""
+def _sample_pacs(overrides: dict[str, Any]) -> Iterator[_Demo]:
+    """Start the sample PACS and its archive, make the PACS the default one; stop both on the way out.
+
+    The archive becomes a named node marked as a move destination; no nodes file is written.
+    """
     started = time.monotonic()
-    with start_sample_pacs(sample_datasets()) as pacs:
+    datasets = sample_datasets()
+    with (
+        start_sample_archive({str(ds.SOPClassUID) for ds in datasets}) as archive,
+        start_sample_pacs(
+            datasets, move_destinations={archive.ae_title: (archive.host, archive.port)}
+        ) as pacs,
+    ):
         overrides.update(dicom_host=pacs.host, dicom_port=pacs.port, dicom_called_ae_title=pacs.ae_title)
-        yield f"{pacs.describe()} of synthetic data, ready in {time.monotonic() - started:.1f} s"
+        note = f"{pacs.describe()} of synthetic data, ready in {time.monotonic() - started:.1f} s"
+        yield _Demo(note, archive.describe(), _archive_node(archive))
 
 
-def _explain_demo(note: str, settings: Settings) -> None:
+def _archive_node(archive: SampleArchive) -> NodeRegistry:
+    target = Target(archive.host, archive.port, archive.ae_title, name=ARCHIVE_NODE)
+    description = "Sample archive of --demo (loopback): counts what arrives, keeps nothing"
+    return NodeRegistry({ARCHIVE_NODE: target}, {ARCHIVE_NODE: description}, frozenset({ARCHIVE_NODE}))
+
+
+def _explain_demo(demo: _Demo, settings: Settings) -> None:
     where = settings.resource_url if settings.transport == "http" else "this process's stdin and stdout"
-    logger.info("--demo: the default PACS is the built-in sample PACS, %s", note)
+    logger.info("--demo: the default PACS is the built-in sample PACS, %s", demo.pacs)
+    logger.info("--demo: move_study and move_series may send to the node %s, %s", ARCHIVE_NODE, demo.archive)
     logger.info(
         "--demo: connect an MCP client to %s and call query_patients; for a real PACS instead, run "
         "without --demo and set DICOM_HOST, DICOM_PORT and DICOM_CALLED_AE_TITLE (see .env.example)",

@@ -1,4 +1,4 @@
-"""What the sample PACS answers: C-FIND matches and the instances a C-GET sends, from an identifier.
+"""What the sample PACS answers: C-FIND matches, and the instances a C-GET or C-MOVE sends.
 
 Queries are relational, as Orthanc's are: a key of any level at or above the query level
 filters (a series query may name a patient), and a key of a level below matches nothing but
@@ -25,9 +25,13 @@ PATIENT_ROOT_FIND: Final = "1.2.840.10008.5.1.4.1.2.1.1"
 STUDY_ROOT_FIND: Final = "1.2.840.10008.5.1.4.1.2.2.1"
 PATIENT_ROOT_GET: Final = "1.2.840.10008.5.1.4.1.2.1.3"
 STUDY_ROOT_GET: Final = "1.2.840.10008.5.1.4.1.2.2.3"
-STUDY_ROOT_MODELS: Final = frozenset({STUDY_ROOT_FIND, STUDY_ROOT_GET})
+PATIENT_ROOT_MOVE: Final = "1.2.840.10008.5.1.4.1.2.1.2"
+STUDY_ROOT_MOVE: Final = "1.2.840.10008.5.1.4.1.2.2.2"
+STUDY_ROOT_MODELS: Final = frozenset({STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE})
 
-# C-FIND and C-GET failure statuses (PS3.4 C.4.1.1.4, C.4.3.1.4).
+# C-FIND, C-GET and C-MOVE statuses (PS3.4 C.4.1.1.4, C.4.2.1.5, C.4.3.1.4).
+PENDING: Final = 0xFF00
+CANCEL: Final = 0xFE00
 IDENTIFIER_DOES_NOT_MATCH: Final = 0xA900
 UNABLE_TO_PROCESS: Final = 0xC000
 
@@ -116,7 +120,7 @@ def _returned(tag: BaseTag, vr: str, stored: DataElement | None) -> DataElement:
 
 
 def to_retrieve(index: Index, identifier: Dataset, model: str) -> list[Dataset]:
-    """The instances a C-GET of `identifier` sends: every instance under each match, each once.
+    """The instances a C-GET or C-MOVE of `identifier` sends: every instance under each match, each once.
 
     Raises:
         Refused: see `level_of_request`, or the identifier names no unique key of its level.

@@ -33,7 +33,7 @@ from pynetdicom import build_context
 from pynetdicom.presentation import PresentationContext
 
 from dicom_mcp.demo.data import sample_datasets
-from dicom_mcp.demo.scp import sendable
+from dicom_mcp.demo.sending import sendable
 from dicom_mcp.dicom.errors import AssociationAborted, PacsError, PacsTimeout, PacsUnreachable
 from dicom_mcp.dicom.failures import describe_status
 from dicom_mcp.dicom.reactor import configure_pynetdicom
