@@ -1,8 +1,10 @@
-"""Moving a study or a series (C-MOVE) through the real service, from Orthanc and from dcmqrscp.
+"""Moving a study or a series (C-MOVE) through the real service, from Orthanc, dcmqrscp and the sample PACS.
 
-Instances land in the tests' storage SCP, which both PACS know as MCPSTORE and the service as
+Instances land in the tests' storage SCP, which every PACS knows as MCPSTORE and the service as
 the node `workstation`, the only one marked `move_destination = true`. Other names are refused
-before any socket opens, and so are callers without the `dicom:move` permission.
+before any socket opens, and so are callers without the `dicom:move` permission. The sample PACS
+of `--demo` (in this process, loaded with the same data set) must move exactly as the others do;
+the service reaches it as an ad-hoc target its allowlist admits.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mcp import Client
+from pydicom import dcmread
 
+from dicom_mcp.demo import SamplePacs, start_sample_pacs
 from testbeds.clients import call_error, call_ok, mcp_client
 from testbeds.pacs import Catalog, RunningPacs
 from testbeds.service import RunningService, run_service
@@ -36,17 +41,42 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def service(
-    orthanc: RunningPacs, dcmqrscp: RunningPacs, move_destination: StoreScp, workdir: Path
-) -> Iterator[RunningService]:
-    with run_service(workdir, reading_env(workdir, orthanc, dcmqrscp, move_destination)) as running:
+def sample_pacs(pacs_catalog: Catalog, move_destination: StoreScp) -> Iterator[SamplePacs]:
+    """The sample PACS, serving the test data set, with the storage SCP as its one move destination."""
+    to = move_destination.destination
+    datasets = (dcmread(path) for path in pacs_catalog.files())
+    with start_sample_pacs(datasets, move_destinations={to.ae_title: (to.host, to.port)}) as running:
         yield running
 
 
-@pytest.fixture(params=["orthanc", "dcmqrscp"])
-def pacs(request: pytest.FixtureRequest) -> RunningPacs:
-    """Each real PACS in turn."""
-    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+@pytest.fixture(scope="module")
+def service(
+    orthanc: RunningPacs,
+    dcmqrscp: RunningPacs,
+    sample_pacs: SamplePacs,
+    move_destination: StoreScp,
+    workdir: Path,
+) -> Iterator[RunningService]:
+    allowed = f"{sample_pacs.host}:{sample_pacs.port}"
+    env = reading_env(workdir, orthanc, dcmqrscp, move_destination, allowed_targets=allowed)
+    with run_service(workdir, env) as running:
+        yield running
+
+
+@pytest.fixture(params=["orthanc", "dcmqrscp", "demo"])
+def pacs(request: pytest.FixtureRequest) -> RunningPacs | SamplePacs:
+    """Each real PACS in turn, then the sample PACS."""
+    return request.getfixturevalue("sample_pacs" if request.param == "demo" else request.param)  # type: ignore[no-any-return]
+
+
+async def aimed(client: Client, pacs: RunningPacs | SamplePacs) -> dict[str, str]:
+    """The arguments that send a call to `pacs`: `aimed_at`'s, or a session on the sample PACS."""
+    if isinstance(pacs, SamplePacs):
+        configured = await call_ok(
+            client, "configure_dicom_server", host=pacs.host, port=pacs.port, ae_title=pacs.ae_title
+        )
+        return {"session": str(configured["session"])}
+    return await aimed_at(client, pacs)
 
 
 @pytest.fixture
@@ -66,7 +96,7 @@ def uids_of_study(catalog: Catalog, study_uid: str) -> set[str]:
 
 @pytest.mark.parametrize("mode", ["modern", "legacy"])
 async def test_move_study_lands_every_instance_at_the_destination(
-    service: RunningService, pacs: RunningPacs, pacs_catalog: Catalog, store: StoreScp, mode: str
+    service: RunningService, pacs: RunningPacs | SamplePacs, pacs_catalog: Catalog, store: StoreScp, mode: str
 ) -> None:
     study = pacs_catalog.report_study
     expected = uids_of_study(pacs_catalog, study.study_uid)
@@ -76,7 +106,7 @@ async def test_move_study_lands_every_instance_at_the_destination(
             "move_study",
             study_instance_uid=study.study_uid,
             destination=DESTINATION,
-            **await aimed_at(client, pacs),
+            **await aimed(client, pacs),
         )
     assert moved == {
         "destination": DESTINATION,
@@ -92,7 +122,11 @@ async def test_move_study_lands_every_instance_at_the_destination(
 
 @pytest.mark.parametrize("with_study", [False, True])
 async def test_move_series_sends_only_that_series(
-    service: RunningService, pacs: RunningPacs, pacs_catalog: Catalog, store: StoreScp, with_study: bool
+    service: RunningService,
+    pacs: RunningPacs | SamplePacs,
+    pacs_catalog: Catalog,
+    store: StoreScp,
+    with_study: bool,
 ) -> None:
     series = pacs_catalog.series_for_study(pacs_catalog.study_by_accession("ACC3001").study_uid)[0]
     known = {"study_instance_uid": series.study_uid} if with_study else {}
@@ -103,7 +137,7 @@ async def test_move_series_sends_only_that_series(
             series_instance_uid=series.series_uid,
             destination=DESTINATION,
             **known,
-            **await aimed_at(client, pacs),
+            **await aimed(client, pacs),
         )
     assert (moved["completed"], moved["failed"], moved["status"]) == (series.instance_count, 0, "0x0000")
     assert sorted(store.received(pacs.ae_title)) == sorted(
@@ -113,7 +147,7 @@ async def test_move_series_sends_only_that_series(
 
 @pytest.mark.parametrize("mode", ["modern", "legacy"])
 async def test_progress_notifications_reach_a_client_that_asks(
-    service: RunningService, pacs: RunningPacs, pacs_catalog: Catalog, store: StoreScp, mode: str
+    service: RunningService, pacs: RunningPacs | SamplePacs, pacs_catalog: Catalog, store: StoreScp, mode: str
 ) -> None:
     study = pacs_catalog.study_by_accession("ACC3001")  # PET-CT: 8 instances
     total = pacs_catalog.study_instance_count(study.study_uid)
@@ -123,7 +157,7 @@ async def test_progress_notifications_reach_a_client_that_asks(
         updates.append((progress, of))
 
     async with mcp_client(service.mcp_url, mode) as client:
-        target = await aimed_at(client, pacs)
+        target = await aimed(client, pacs)
         result = await client.call_tool(
             "move_study",
             {"study_instance_uid": study.study_uid, "destination": DESTINATION, **target},
@@ -177,7 +211,11 @@ async def test_other_destinations_are_refused_before_any_socket_opens(
 
 
 async def test_moves_are_audited_with_destination_and_counts(
-    service: RunningService, pacs: RunningPacs, pacs_catalog: Catalog, store: StoreScp, workdir: Path
+    service: RunningService,
+    pacs: RunningPacs | SamplePacs,
+    pacs_catalog: Catalog,
+    store: StoreScp,
+    workdir: Path,
 ) -> None:
     study = pacs_catalog.study_for_series(pacs_catalog.large_series.series_uid)
     scout = pacs_catalog.series_for_study(study.study_uid)[0]
@@ -187,7 +225,7 @@ async def test_moves_are_audited_with_destination_and_counts(
             "move_series",
             series_instance_uid=scout.series_uid,
             destination=DESTINATION,
-            **await aimed_at(client, pacs),
+            **await aimed(client, pacs),
         )
     record = audit_records(workdir, "move_series")[-1]
     assert record["event"] == "move"
