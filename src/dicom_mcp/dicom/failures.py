@@ -84,7 +84,7 @@ def association_failure(where: str, attempt: Attempt, acse_timeout: float | None
             )
         return PacsUnreachable(f"could not open a TCP connection to {where}")
     if attempt.aborted and attempt.answered and not attempt.contexts_accepted:
-        return AssociationAborted(f"{where} accepted none of the query services this server uses")
+        return AssociationAborted(f"{where} accepted none of the DICOM services this request proposed")
     if attempt.aborted and attempt.tls:
         return AssociationAborted(
             f"{where} closed the TLS connection during negotiation (client certificate refused?)"
@@ -175,8 +175,9 @@ def check_retrieve_status(operation: str, code: int, *, partial_ok: bool) -> Non
         )
     if code == 0xA801:
         raise QueryFailed(
-            f"{operation} failed with status 0xA801: the PACS does not know the destination's AE title "
-            "(the PACS administrator must register it)",
+            f"{operation} failed with status 0xA801 (move destination unknown): the PACS does not know "
+            "the destination's AE title, or could not connect to it; the PACS administrator must "
+            "register it, and the destination must be running",
             code,
         )
     raise QueryFailed(f"{operation} failed with status 0x{code:04X} ({describe_status(code)})", code)
