@@ -19,13 +19,15 @@ from contextlib import ExitStack
 from importlib.metadata import version
 from pathlib import Path
 
+from bench.baseline import baseline
+from bench.big import big_query
 from bench.dcmtk import DEST_NODE, run_storescp
 from bench.far import far_load
 from bench.memory import growth, renders, sessions
 from bench.pacs import BIG_SERIES_SIZE, DICOM_THREADS, build_bench_dataset, run_bench_orthanc
 from bench.reads import metadata, move, render
 from bench.report import Report
-from bench.sections import Bed, big_query, latency, load
+from bench.sections import Bed, latency, load
 from testbeds.netdelay import relay
 from testbeds.pacs import RunningPacs
 from testbeds.service import RunningService, run_service, service_env
@@ -45,20 +47,23 @@ SECTIONS: dict[str, Callable[[Bed, Report], None]] = {  # in the order they run
     "render": render,
     "growth": growth,
     "render-memory": renders,
+    "baseline": baseline,
 }
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description="dicom-mcp performance bench")
     parser.add_argument("--only", nargs="*", choices=list(SECTIONS), help="run only these sections")
-    parser.add_argument("--latency-calls", type=int, default=200, help="sequential calls timed in a")
-    parser.add_argument("--big-runs", type=int, default=5, help="runs of the 2,000-match query in c")
+    parser.add_argument("--latency-calls", type=int, default=200, help="sequential calls timed in a and i")
+    parser.add_argument("--big-runs", type=int, default=5, help="runs of the 2,000-match query in c and i")
     parser.add_argument(
         "--clients", type=int, nargs="*", default=[16, 64, 200], help="concurrency levels in b"
     )
     parser.add_argument("--far-clients", type=int, nargs="*", default=[16], help="concurrency levels in e")
     parser.add_argument("--rtt-ms", type=float, default=20.0, help="round trip to the PACS in e")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per concurrency level in b")
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per concurrency level in b and i"
+    )
     parser.add_argument("--sessions", type=int, default=10_000, help="sessions configured in d (before a-c)")
     parser.add_argument("--calls", type=int, default=100_000, help="calls for memory growth in d")
     parser.add_argument("--read-calls", type=int, default=100, help="calls timed per row in f and h")
@@ -105,7 +110,12 @@ def main(argv: list[str] | None = None) -> None:
                 with ExitStack() as stack:
                     relay_port = stack.enter_context(relay(pacs.host, pacs.port, options.rtt_ms / 2))
                     services = _services(stack, root, pacs, options, relay_port, nodes)
-                    _run(Bed(pacs, services, data, options, relay_port, destination, root), report)
+
+                    def more_services(scope: ExitStack, other: RunningPacs) -> dict[str, RunningService]:
+                        return _services(scope, root, other, options, relay_port, nodes)
+
+                    bed = Bed(pacs, services, data, options, relay_port, destination, root, more_services)
+                    _run(bed, report)
     report.notes.append(
         f"{platform.python_implementation()} {platform.python_version()}, pynetdicom {version('pynetdicom')}, "
         f"mcp {version('mcp')}, {os.cpu_count()} CPUs; Orthanc DicomThreadsCount {options.orthanc_threads}, "

@@ -109,10 +109,15 @@ async def timed_call(client: Client, call: Call, tally: Tally) -> dict[str, Any]
     return structured
 
 
-async def sequential(url: str, calls: Sequence[Call], count: int, warmup: int = 20) -> Tally:
-    """One warm client making `count` calls one after another (cycling through `calls`)."""
+async def sequential(
+    url: str, calls: Sequence[Call], count: int, warmup: int = 20, mode: str = "modern"
+) -> Tally:
+    """One warm client making `count` calls one after another (cycling through `calls`).
+
+    `mode` is testbeds.clients.mcp_client's: "modern", "legacy" or "sse" (then `url` may be the base).
+    """
     tally = Tally()
-    async with mcp_client(url, "modern") as client:
+    async with mcp_client(url, mode) as client:
         for n in range(warmup):
             await timed_call(client, calls[n % len(calls)], Tally())
         started = time.perf_counter()
@@ -123,15 +128,21 @@ async def sequential(url: str, calls: Sequence[Call], count: int, warmup: int = 
 
 
 async def concurrent(
-    url: str, calls: Sequence[Call], clients: int, duration: float, meter: CpuMeter | None = None
+    url: str,
+    calls: Sequence[Call],
+    clients: int,
+    duration: float,
+    meter: CpuMeter | None = None,
+    mode: str = "modern",
 ) -> Tally:
     """`clients` clients, each calling in a loop for `duration` seconds; every answer checked.
 
-    `meter`, if given, measures CPU over the timed calls only (not the clients' set-up).
+    `meter`, if given, measures CPU over the timed calls only (not the clients' set-up); `mode` as
+    in `sequential`.
     """
     tally = Tally()
     async with AsyncExitStack() as stack:
-        sessions = [await stack.enter_async_context(mcp_client(url, "modern")) for _ in range(clients)]
+        sessions = [await stack.enter_async_context(mcp_client(url, mode)) for _ in range(clients)]
         for n, client in enumerate(sessions):  # warm each connection once, outside the clock
             await timed_call(client, calls[n % len(calls)], Tally())
         if meter is not None:

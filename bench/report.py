@@ -42,7 +42,8 @@ class Report:
                 verdict = "" if row.holds is None else ("holds" if row.holds else "MISSED")
                 ratio = "" if row.ratio is None else f"{row.ratio:.2f}x"
                 lines.append(("  " + row.what, row.measured, row.baseline, ratio, row.target, verdict))
-        widths = [max(len(line[i]) for line in [header, *lines] if len(line) > i) for i in range(len(header))]
+        columns = [header, *(line for line in lines if len(line) > 1)]  # titles print alone, over them
+        widths = [max(len(line[i]) for line in columns) for i in range(len(header))]
         out = [_format(header, widths), _format(tuple("-" * w for w in widths), widths)]
         for line in lines:
             out.append(line[0] if len(line) == 1 else _format(line, widths))

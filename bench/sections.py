@@ -1,4 +1,4 @@
-"""Sections a-c of the bench: latency, the 2,000-match query, and load (d: memory.py, f-h: reads.py).
+"""Sections a and b of the bench: latency and load (c big.py, d memory.py, e far.py, f-h reads.py, i baseline.py).
 
 Each runs against both service processes: the shipped default (associations reused for half
 a second, DICOM_MCP_ASSOCIATION_LIFETIME=0.5) and a fresh association per query (0).
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -16,9 +18,9 @@ import anyio
 
 from bench import direct
 from bench.dcmtk import Destination
-from bench.mcpload import Call, Tally, concurrent, instances_call, sequential, studies_calls
+from bench.mcpload import Call, Tally, concurrent, sequential, studies_calls
 from bench.measure import CpuMeter, percentile
-from bench.pacs import BIG_SERIES_SIZE, BenchData
+from bench.pacs import BenchData
 from bench.report import Report, Row, ms
 from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import Query, build_query
@@ -38,6 +40,8 @@ class Bed:
     relay_port: int  # testbeds.netdelay in front of the PACS, for section e
     destination: Destination  # the storescp C-MOVEs send to, for section g
     workdir: Path  # for the files DCMTK baselines write
+    # The services as configured above, started against another PACS (section c's fast Orthanc).
+    start_services: Callable[[ExitStack, RunningPacs], dict[str, RunningService]]
     handles: dict[str, list[str]] = field(default_factory=dict)  # session handles from section d
 
     def cpu(self, label: str) -> CpuMeter:
@@ -100,51 +104,6 @@ def latency(bed: Bed, report: Report) -> None:
         "a. service = SDK client -> HTTP -> tool -> C-FIND. script = AE(), associate, send_c_find, release "
         "per query with pynetdicom defaults, as a hand-written script does; '+ TCP_NODELAY' adds the one "
         "line such scripts lack."
-    )
-
-
-def big_query(bed: Bed, report: Report) -> None:
-    """(c) query_instances of the 2,000-instance series vs findscu for the same identifier."""
-    runs, data = bed.options.big_runs, bed.data
-    rows = report.section(f"c. query_instances, one series of {BIG_SERIES_SIZE} instances (p50 of {runs})")
-    call = instances_call(data.big_series_uid, data.big_sop_uids, BIG_SERIES_SIZE)
-    tallies = {label: anyio.run(sequential, s.mcp_url, [call], runs, 2) for label, s in bed.services.items()}
-    matching = {
-        "SeriesInstanceUID": ("series_instance_uid", data.big_series_uid),
-        "StudyInstanceUID": ("study_instance_uid", data.big_study_uid),  # the service looks it up first
-    }
-    query = build_query(Level.INSTANCE, matching, None, None, None)
-    argv = direct.findscu_argv(bed.pacs.host, bed.pacs.port, bed.pacs.ae_title, query)
-    findscu_times, script_times = [], []
-    for n in range(runs + 1):
-        seconds, uids = direct.run_findscu(argv)
-        script_seconds, script_uids = bed.script(query, nodelay=True)
-        for got in (uids, script_uids):
-            if set(got) != data.big_sop_uids or len(got) != BIG_SERIES_SIZE:
-                raise RuntimeError(f"a baseline returned {len(got)} instances, expected {BIG_SERIES_SIZE}")
-        if n:
-            findscu_times.append(seconds)
-            script_times.append(script_seconds)
-    findscu, script = percentile(findscu_times, 0.5), percentile(script_times, 0.5)
-    for label, tally in tallies.items():
-        p50 = percentile(tally.latencies, 0.5)
-        rows.append(
-            Row(
-                f"service, {label}",
-                ms(p50),
-                f"findscu: {ms(findscu)}",
-                p50 / findscu,
-                "<= 3.0x",
-                p50 <= 3 * findscu,
-            )
-        )
-        rows.append(verdict_row(f"big query, {label}", tally))
-    rows.append(
-        Row("script + TCP_NODELAY", ms(script), f"findscu: {ms(findscu)}", script / findscu, "(info)")
-    )
-    report.notes.append(
-        "c. findscu (DCMTK, TCP_NODELAY=1) is timed as a subprocess, start-up included, printing every "
-        "match; the service, findscu and the script are all checked UID by UID."
     )
 
 
