@@ -151,12 +151,25 @@ def scaling(
             single = tally.throughput
             rows.append(Row(what, text))
         else:
+            # The old target, 16 clients at 6x one client's rate, was withdrawn: on 2 CPUs shared
+            # with the PACS it cannot be met (note b), so the ratio is information only.
             ratio = tally.throughput / single
-            goal, holds = (">= 6x", ratio >= 6.0) if clients == 16 and target else ("(info)", None)
-            rows.append(Row(what, text, f"1 client: {single:.0f} calls/s", ratio, goal, holds))
+            rows.append(Row(what, text, f"1 client: {single:.0f} calls/s", ratio, "(info)"))
         rows.append(verdict_row(what, tally))
         per_call = ", ".join(
             f"{name} {seconds / max(tally.calls, 1) * 1000:.1f}" for name, seconds in used.items()
         )
         rows.append(Row("  CPU ms per call", per_call, meter.busy()))
+        service_ms = used["service"] / max(tally.calls, 1) * 1000
+        if clients == 1 and target:
+            rows.append(
+                Row(
+                    "  service CPU per warm call",
+                    f"{service_ms:.2f} ms",
+                    "",
+                    None,
+                    "<= 1.5 ms",
+                    service_ms <= 1.5,
+                )
+            )
         rows.append(Row("  most associations open at the PACS", f"{sampler.maximum}", "sampled every 50 ms"))
