@@ -128,7 +128,7 @@ def build_services(
         association_lifetime=settings.association_lifetime,
     )
     limits = build_limits(settings)
-    client = Backends(DicomClient(config, slots=limits.leases), DicomWebClient(config))
+    client = Backends(DicomClient(config, slots=limits.leases), DicomWebClient(config, slots=limits.leases))
     store = build_store(settings)
     target = default_target(settings)
     nodes = load_nodes(settings.nodes_file)

@@ -30,6 +30,7 @@ from dicom_mcp.dicom.target import Target, WebSettings
 from dicom_mcp.dicomweb.client import DicomWebClient
 from dicom_mcp.dicomweb.errors import AccessRefused, AnswerCutShort, MalformedAnswer
 from dicom_mcp.errors import ConfigurationError
+from dicom_mcp.limits.leases import RedisLeases
 from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
@@ -45,6 +46,7 @@ from testbeds.dicomweb import (
 )
 from testbeds.net import free_port
 from testbeds.poll import until_async
+from testbeds.redis import RedisServer
 
 pytestmark = pytest.mark.anyio
 CONFIG = ClientConfig(calling_ae_title="MCPTEST", connect_timeout=2, network_timeout=0.5, query_deadline=3)
@@ -259,6 +261,39 @@ async def test_the_node_limit_bounds_operations_in_flight(
         archive.release.set()
         await narrow.aclose()
     assert results == [3, 3]
+
+
+async def test_the_node_limit_holds_across_replicas_sharing_redis(
+    archive: FaultArchive, redis_db: RedisServer
+) -> None:
+    archive.release.clear()
+    target = node(archive.url("slow"), name="narrow", max_connections=1)
+    slow = ClientConfig(calling_ae_title="T", network_timeout=10, query_deadline=10)
+    leases = [RedisLeases(redis_db.url, 5), RedisLeases(redis_db.url, 5)]  # one per "replica"
+    replicas = [DicomWebClient(slow, slots=shared) for shared in leases]
+    seen = len(archive.hits("slow"))
+    results: list[int] = []
+
+    async def one(replica: DicomWebClient) -> None:
+        results.append(len((await replica.find(target, STUDIES, 10)).matches))
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            for replica in replicas:
+                tasks.start_soon(one, replica)
+            await until_async(lambda: len(archive.hits("slow")) == seen + 1, what="first request")
+            await until_async(lambda: sum(shared.waiting for shared in leases) == 1, what="a waiter")
+            await anyio.sleep(0.2)
+            assert len(archive.hits("slow")) == seen + 1  # the other replica waits for the slot
+            archive.release.set()
+    finally:
+        archive.release.set()
+        for replica in replicas:
+            await replica.aclose()
+        for shared in leases:
+            shared.close()
+    assert results == [3, 3]
+    assert sum(shared.held for shared in leases) == 0
 
 
 async def test_shutdown_stops_running_operations(archive: FaultArchive) -> None:

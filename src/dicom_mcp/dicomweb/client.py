@@ -6,16 +6,22 @@ the operations running on it at once. Every operation runs within the overall de
 (DICOM_MCP_QUERY_DEADLINE, waiting for a slot included); each request has the connect timeout
 and, between bytes, the network timeout. httpx is async, so nothing here needs a worker thread
 but the decoding of large bodies.
+
+With `slots` (replicas sharing Redis), each operation also holds a slot of the node shared by
+all replicas, as DIMSE associations do (`dicom/slots.py`), so that together they keep within
+the node's limit.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import anyio
 import anyio.from_thread
+import anyio.to_thread
 import httpx
 from pydicom.dataset import Dataset
 
@@ -24,6 +30,7 @@ from dicom_mcp.dicom.backend import ClientConfig, FindResult
 from dicom_mcp.dicom.errors import PacsTimeout
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.retrievals import Keys
+from dicom_mcp.dicom.slots import Slots
 from dicom_mcp.dicom.target import Target, WebSettings
 from dicom_mcp.dicomweb import finding
 from dicom_mcp.dicomweb.auth import FileAuth, tls_context
@@ -38,8 +45,9 @@ KEEPALIVE_SECONDS = 30.0  # an idle connection is closed after this long
 class DicomWebClient:
     """QIDO-RS and WADO-RS against DICOMweb nodes, within per-node limits and the deadline."""
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(self, config: ClientConfig, slots: Slots | None = None) -> None:
         self._config = config
+        self._slots = slots
         self._pools: dict[str, httpx.AsyncClient] = {}
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
         self._live: set[anyio.CancelScope] = set()
@@ -115,20 +123,48 @@ class DicomWebClient:
         if waiting.cancelled_caught:
             raise failures.busy(where, waiting_for_slot=True)
         try:
-            exchange = Exchange(
-                self._pool_for(target), _web(target).url, where, self._config.network_timeout, give_up
-            )
-            with anyio.CancelScope(deadline=give_up) as scope:
-                self._live.add(scope)
-                try:
-                    return await work(exchange)
-                finally:
-                    self._live.discard(scope)
-            if self._closing:
-                raise failures.shutting_down()
-            raise PacsTimeout(f"{where} did not finish within the query deadline ({budget:g} s)")
+            async with self._shared_slot(target, time.monotonic() + (give_up - anyio.current_time())):
+                return await self._exchange(target, work, where, budget, give_up)
         finally:
             limiter.release()
+
+    @asynccontextmanager
+    async def _shared_slot(self, target: Target, give_up: float) -> AsyncIterator[None]:
+        """Hold one of the node's slots shared by all replicas (nothing to hold without `slots`)."""
+        if self._slots is None:
+            yield
+            return
+        slots = self._slots
+        token = await anyio.to_thread.run_sync(slots.take, target.key, self._limit(target), give_up)
+        if token is None:
+            raise failures.busy(target.describe(), waiting_for_slot=True)
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):  # a cancelled operation frees its slot too
+                await anyio.to_thread.run_sync(slots.give, token)
+
+    async def _exchange(
+        self,
+        target: Target,
+        work: Callable[[Exchange], Awaitable[T]],
+        where: str,
+        budget: float,
+        give_up: float,
+    ) -> T:
+        """Run `work` on the node's connections within the deadline `give_up` (anyio's clock)."""
+        exchange = Exchange(
+            self._pool_for(target), _web(target).url, where, self._config.network_timeout, give_up
+        )
+        with anyio.CancelScope(deadline=give_up) as scope:
+            self._live.add(scope)
+            try:
+                return await work(exchange)
+            finally:
+                self._live.discard(scope)
+        if self._closing:
+            raise failures.shutting_down()
+        raise PacsTimeout(f"{where} did not finish within the query deadline ({budget:g} s)")
 
     def _limit(self, target: Target) -> int:
         return target.max_associations or self._config.max_associations
