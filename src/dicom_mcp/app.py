@@ -33,6 +33,7 @@ from dicom_mcp.security.guards import RateLimit, RequireCaller
 from dicom_mcp.security.hosts import HostOriginGuard
 from dicom_mcp.security.metadata import metadata_routes
 from dicom_mcp.security.refusals import AuditRefusals
+from dicom_mcp.security.sse_requests import SseRequestIds
 from dicom_mcp.security.transport_sessions import TransportSessions
 from dicom_mcp.server import build_server
 from dicom_mcp.services import Services, build_services
@@ -127,7 +128,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
 def guards(settings: Settings, services: Services) -> list[Middleware]:
     """Outermost first: audit refusals, check Host and Origin, read the bearer token, demand a
-    caller, rate-limit, read the body within its limit, guard transport sessions, count calls."""
+    caller, rate-limit, read the body within its limit, guard transport sessions (`/mcp`, then
+    legacy `/sse`), count calls."""
     hosts = [*LOOPBACK_HOSTS, *settings.allowed_hosts]
     origins = [f"http://{host}" for host in LOOPBACK_HOSTS] + list(settings.allowed_origins)
     stack = [
@@ -154,6 +156,7 @@ def guards(settings: Settings, services: Services) -> list[Middleware]:
             per_caller=settings.http_max_sessions_per_principal,
             open_sessions=services.limits.open_sessions,
         ),
+        Middleware(SseRequestIds),
         Middleware(TrackToolCalls, activity=services.activity),
     ]
     return stack
