@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dicom_mcp.security.sse_requests import _answered_ids
 from testbeds.faults import answers, fault_pacs
 from testbeds.poll import until
 from testbeds.service import RunningService, run_service, service_env
@@ -112,3 +113,18 @@ def test_a_duplicate_in_flight_id_on_an_sse_session_is_refused_and_both_answers_
         assert session.answer(7)["result"]["structuredContent"]["success"] is True
     finally:
         session.close()
+
+
+@pytest.mark.parametrize(
+    ("event", "ids"),
+    [
+        ('event: message\ndata: {"jsonrpc":"2.0","id":7,"result":{"content":[]}}', ["7"]),
+        ('event: message\ndata: {"jsonrpc": "2.0", "id": "a\\"b", "error": {"code": 1}}', ["'a\"b'"]),
+        ('event: message\ndata: {"id":9,"jsonrpc":"2.0","result":{}}', ["9"]),  # another key order
+        ('event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}', []),
+        ('event: message\ndata: {"jsonrpc":"2.0","id":3,"method":"sampling/createMessage"}', []),
+        (": ping - 2026-12-01 17:00:00", []),
+    ],
+)
+def test_the_answers_ids_are_read_from_the_events(event: str, ids: list[str]) -> None:
+    assert _answered_ids(event) == ids

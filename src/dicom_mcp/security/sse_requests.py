@@ -12,6 +12,7 @@ going out, and forgets a session's ids when its stream ends.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -30,11 +31,20 @@ def _session_of_query(query: bytes | str) -> str | None:
     return values[0] if values else None
 
 
+# How the SDK writes a response: its id comes before the (possibly large) result.
+_RESPONSE_HEAD = re.compile(
+    r'\{"jsonrpc":\s*"2\.0",\s*"id":\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*,\s*"(?:result|error)"'
+)
+
+
 def _answered_ids(event: str) -> list[str]:
     """The ids of the JSON-RPC responses in one server-sent event (none for requests or notifications)."""
     data = "".join(line[5:].lstrip() for line in event.splitlines() if line.startswith("data:"))
     if not data.startswith(("{", "[")):
         return []
+    head = _RESPONSE_HEAD.match(data)
+    if head is not None:  # no need to parse a large answer to learn its id
+        return [repr(json.loads(head.group(1)))]
     try:
         payload: Any = json.loads(data)
     except ValueError:
@@ -104,8 +114,8 @@ class SseRequestIds:
                         sid = _session_of_query(event.split("?", 1)[-1].strip())
                         if sid is not None:
                             self._in_flight[sid] = set()
-                    elif sid is not None:
-                        self._in_flight.get(sid, set()).difference_update(_answered_ids(event))
+                    elif sid is not None and self._in_flight.get(sid):
+                        self._in_flight[sid].difference_update(_answered_ids(event))
             await send(message)
 
         try:
