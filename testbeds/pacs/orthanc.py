@@ -210,20 +210,22 @@ def orthanc_get(pacs: RunningPacs, path: str) -> Any:
 @contextmanager
 def run_orthanc(
     workdir: Path,
-    dataset_dir: Path,
+    dataset_dir: Path | None,
     *,
     default_encoding: str = "Utf8",
     move_destinations: Sequence[Destination] = (),
 ) -> Iterator[RunningPacs]:
-    """Run Orthanc with the data set from `dataset_dir` loaded; stop it (SIGTERM, ~2.5 s) on exit.
+    """Run Orthanc with the data set from `dataset_dir` loaded (empty with None); stop it
+    (SIGTERM, ~2.5 s) on exit.
 
     A C-MOVE may send to `move_destinations` (by AE title).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     pacs = _start(workdir, default_encoding, move_destinations)
     try:
-        _load(pacs, dataset_dir)
-        pacs.timings["total"] = pacs.timings["start"] + pacs.timings["load"]
+        if dataset_dir is not None:
+            _load(pacs, dataset_dir)
+        pacs.timings["total"] = pacs.timings["start"] + pacs.timings.get("load", 0.0)
         yield pacs
     finally:
         stop_process(pacs.process)

@@ -25,9 +25,7 @@ from dicom_mcp.demo.data import plan
 from dicom_mcp.dicom.scu import VERIFICATION
 from testbeds.faults import closed_port, stop_server
 from testbeds.pacs import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, RunningPacs
-from testbeds.pacs.common import stop_process
-from testbeds.pacs.orthanc import _start as start_empty_orthanc
-from testbeds.pacs.orthanc import orthanc_get
+from testbeds.pacs.orthanc import orthanc_get, run_orthanc
 from tests.demo.test_like_orthanc import (
     EVERY_INSTANCE_KEY,
     EVERY_PATIENT_KEY,
@@ -116,11 +114,8 @@ def sample() -> Iterator[SamplePacs]:
 @pytest.fixture(scope="module")
 def empty_orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPacs]:
     """A fresh Orthanc holding nothing, answering in UTF-8 as the compose file's does."""
-    pacs = start_empty_orthanc(tmp_path_factory.mktemp("orthanc"), "Utf8", ())
-    try:
+    with run_orthanc(tmp_path_factory.mktemp("orthanc"), None) as pacs:
         yield pacs
-    finally:
-        stop_process(pacs.process)
 
 
 @pytest.fixture(scope="module")
