@@ -118,7 +118,7 @@ def test_a_holder_that_stops_renewing_loses_its_slots_within_the_lease_time(redi
         started = time.monotonic()
         assert alive.take(KEY, 2, deadline(5)) is not None
         assert alive.take(KEY, 2, deadline(5)) is not None
-        assert time.monotonic() - started <= LEASE + POLL_SECONDS * 2
+        assert time.monotonic() - started <= LEASE + 0.75  # the lease time, plus a poll or so
     finally:
         alive.close()
 
