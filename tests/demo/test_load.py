@@ -236,3 +236,6 @@ def test_compressed_instances_go_as_stored_or_uncompressed_where_a_pacs_takes_no
     with storage_scp([ImplicitVRLittleEndian, ExplicitVRLittleEndian], 0x0000) as scp:
         assert load(scp.port, called_ae="STORE").returncode == 0
     assert len(scp.syntaxes) == 70 and not any(syntax.is_compressed for syntax in scp.syntaxes)
+    with storage_scp([ImplicitVRLittleEndian], 0x0000) as scp:  # only DICOM's default syntax
+        assert load(scp.port, called_ae="STORE").returncode == 0
+    assert scp.syntaxes == [ImplicitVRLittleEndian] * 70

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from pydicom.dataset import Dataset
-from pydicom.uid import UID, ExplicitVRLittleEndian
+from pydicom.uid import UID
 from pynetdicom import build_context
 from pynetdicom.presentation import PresentationContext
 
 from dicom_mcp.demo.data import sample_datasets
-from dicom_mcp.demo.sending import sendable
+from dicom_mcp.demo.sending import UNCOMPRESSED, sendable
 from dicom_mcp.dicom.errors import AssociationAborted, PacsError, PacsTimeout, PacsUnreachable
 from dicom_mcp.dicom.failures import describe_status
 from dicom_mcp.dicom.reactor import configure_pynetdicom
@@ -64,13 +64,15 @@ class Stored:
 
 
 def storage_contexts(datasets: Sequence[Dataset]) -> list[PresentationContext]:
-    """One context per SOP class and transfer syntax its instances are in, plus uncompressed for each.
+    """One context per SOP class and transfer syntax its instances are in, plus both uncompressed ones.
 
     Verification too: a PACS that takes none of the storage classes still accepts the
     association then, and the failure can name the classes it refused.
     """
     pairs = {(str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID)) for ds in datasets}
-    pairs |= {(sop_class, str(ExplicitVRLittleEndian)) for sop_class, _ in pairs}
+    # Both uncompressed syntaxes, each its own context: a receiver that takes only the default
+    # (Implicit VR) still gets every instance, and one that takes the stored syntax gets it as stored.
+    pairs |= {(sop_class, str(plain)) for sop_class, _ in pairs for plain in UNCOMPRESSED}
     storage = [build_context(sop_class, syntax) for sop_class, syntax in sorted(pairs)]
     return [build_context(VERIFICATION), *storage]
 
