@@ -67,6 +67,7 @@ class RateLimit:
         self._app = app
         self._window = window
         self._fallback = MemoryWindow(window.limit, window.seconds) if window is not None else None
+        self._degraded = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._window is not None and is_mcp_path(scope) and scope.get("method") == "POST":
@@ -85,7 +86,13 @@ class RateLimit:
     async def _admit(self, caller: str) -> float:
         assert self._window is not None and self._fallback is not None
         try:
-            return await self._window.admit(caller)
+            wait = await self._window.admit(caller)
         except StoreError as exc:
-            logger.warning("rate limit counted on this replica only for now: %s", exc)
+            if not self._degraded:  # once per outage, not once per request
+                logger.warning("rate limit counted on this replica only until Redis answers: %s", exc)
+                self._degraded = True
             return await self._fallback.admit(caller)
+        if self._degraded:
+            logger.info("rate limit counted in Redis again")
+            self._degraded = False
+        return wait

@@ -124,7 +124,7 @@ class TransportSessions:
         try:
             return await self._open.count(caller)
         except StoreError as exc:
-            logger.warning("open sessions not counted: %s", exc)
+            logger.warning("open sessions not counted for this initialize: %s", exc)
             return 0
 
     @staticmethod
