@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from pynetdicom import AE
+from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
@@ -44,11 +45,11 @@ def test_a_changed_method_is_named() -> None:
 def test_a_diverged_pynetdicom_is_refused_at_start_up_with_what_to_do(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(reactor, "diverged", lambda methods=None: ["run_reactor", "send_pdu"])
+    monkeypatch.setattr(reactor, "diverged", lambda methods=None: ["run_reactor", "decode_msg"])
     with pytest.raises(ConfigurationError) as refused:
         reactor.install()
     message = str(refused.value)
-    assert "DULServiceProvider.run_reactor, send_pdu" in message
+    assert "DULServiceProvider.run_reactor, DIMSEMessage.decode_msg" in message
     assert "pynetdicom>=3.0.4,<3.1" in message
 
 
@@ -57,6 +58,7 @@ def test_install_is_idempotent_and_replaces_the_polling_loop() -> None:
     reactor.install()
     assert DULServiceProvider.run_reactor.__module__ == reactor.__name__
     assert DULServiceProvider.stop_dul.__module__ == reactor.__name__
+    assert DIMSEServiceProvider.receive_primitive.__module__ == reactor.__name__
 
 
 def test_associations_run_echo_and_release_promptly_with_the_reactor(echo_scp: int) -> None:
