@@ -23,6 +23,7 @@ from dicom_mcp.demo.find import CANCEL, PENDING, Refused, to_retrieve
 from dicom_mcp.demo.index import Index
 from dicom_mcp.demo.sending import accepted_syntaxes, no_delay, sendable, storage_contexts
 
+STOPPING = 5.0  # seconds to wait for a stopped reactor thread to end (it ends at once)
 Destinations = Mapping[str, tuple[str, int]]
 """Move destinations: AE title -> (host, port)."""
 
@@ -45,7 +46,12 @@ def on_move(event: evt.Event, index: Index, destinations: Destinations) -> Itera
     handlers = [(evt.EVT_CONN_OPEN, no_delay), (evt.EVT_ACCEPTED, _note_association, [opened])]
     yield (*address, {"contexts": storage_contexts(instances), "evt_handlers": handlers})
     yield len(instances)  # none: Success at once, without an association
-    syntaxes = accepted_syntaxes(opened[0]) if opened else {}
+    syntaxes: dict[str, set[Any]] = {}
+    if opened:
+        store = opened[0]
+        store.join(timeout=STOPPING)  # its reactor thread, told to stop when it was accepted
+        store._is_paused = True  # what send_c_store and release() wait for
+        syntaxes = accepted_syntaxes(store)
     for ds in instances:
         if event.is_cancelled:
             yield CANCEL, None
@@ -54,5 +60,13 @@ def on_move(event: evt.Event, index: Index, destinations: Destinations) -> Itera
 
 
 def _note_association(event: evt.Event, opened: list[Association]) -> None:
-    # The generator resumes once pynetdicom has opened the association; this tells it which one.
+    """EVT_ACCEPTED of the association to the destination: stop its reactor thread, note it.
+
+    pynetdicom's requestor keeps a reactor thread that takes messages off the DIMSE queue between
+    its pause checks; under load it took a C-STORE response that send_c_store was waiting for,
+    and the move hung until the service's DIMSE timeout (about 1 move in 60 under CPU load). The
+    service's own associations stop that thread the same way (`dicom/scu/association.py`).
+    The generator resumes once pynetdicom has opened the association; this tells it which one.
+    """
+    event.assoc._kill = True
     opened.append(event.assoc)
