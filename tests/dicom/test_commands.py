@@ -107,6 +107,11 @@ def test_pynetdicoms_own_c_find_reads_the_reactors_responses(
     with fault_pacs(many) as pacs:
         assoc = ae.associate(pacs.host, pacs.port, ae_title=pacs.ae_title)
         assert assoc.is_established
+        # Stop pynetdicom's requestor reactor, as the service does: it may take a response off the
+        # queue between its pause checks, and the C-FIND would then wait for it in vain.
+        assoc._kill = True
+        assoc.join(5)
+        assoc._is_paused = True
         try:
             answers = list(assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind))
         finally:
