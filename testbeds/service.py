@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +55,8 @@ def service_env(pacs_env: Mapping[str, str] | None = None, **settings: str) -> d
 
 
 @contextmanager
-def run_service(workdir: Path, env: Mapping[str, str]) -> Iterator[RunningService]:
-    """Start `python -m dicom_mcp` on a free port; wait until /healthz answers; stop it after."""
+def run_service(workdir: Path, env: Mapping[str, str], args: Sequence[str] = ()) -> Iterator[RunningService]:
+    """Start `python -m dicom_mcp [args]` on a free port; wait until /healthz answers; stop it after."""
     port = free_port()
     log_path = workdir / f"service-{port}.log"
     SERVICE_LOGS.append(log_path)
@@ -72,6 +72,7 @@ def run_service(workdir: Path, env: Mapping[str, str]) -> Iterator[RunningServic
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *args,
             ],
             cwd=workdir,
             env=dict(env),

@@ -22,6 +22,7 @@ from dicom_mcp.security.audit import AuditSink
 from dicom_mcp.security.targets import MoveRefused, TargetPolicy
 from dicom_mcp.sessions.memory import MemoryStore
 from dicom_mcp.sessions.redis import RedisStore
+from dicom_mcp.sessions.redis_link import is_redis
 from dicom_mcp.sessions.resolver import SessionResolver
 from dicom_mcp.sessions.store import SessionStore
 from dicom_mcp.settings import Settings
@@ -104,7 +105,7 @@ def default_target(settings: Settings) -> Target:
 
 def build_store(settings: Settings) -> SessionStore:
     """The session store the URL in DICOM_MCP_SESSION_STORE names (memory:// or redis://...)."""
-    if settings.session_store.startswith(("redis://", "rediss://")):
+    if is_redis(settings.session_store):
         return RedisStore(settings.session_store, ttl=settings.session_ttl)
     return MemoryStore(ttl=settings.session_ttl, max_entries=settings.session_max_entries)
 

@@ -8,10 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import re
-import signal
-import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -20,29 +17,11 @@ from mcp import Client, StdioServerParameters
 from PIL import Image
 
 from testbeds.clients import call_ok, mcp_client
-from testbeds.net import free_port
-from testbeds.service import SERVICE_LOGS, RunningService, service_env, wait_healthy
+from testbeds.service import RunningService, service_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.service]
 
 DEMO_NAMES = ("DEMO^ALICE", "DEMO^BRUNO", "DEMO^Zoë", "DEMO^CARLOS", "DEMO^DIANA")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
-    """`python -m dicom_mcp --demo` over HTTP on a free port; its log is searched for patient data too."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("demo") / "service.log"
-    SERVICE_LOGS.append(log_path)
-    argv = [sys.executable, "-m", "dicom_mcp", "--demo", "--host", "127.0.0.1", "--port", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(argv, env=service_env(), stdout=log, stderr=subprocess.STDOUT)
-    service = RunningService(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        wait_healthy(service)
-        yield service
-    finally:
-        assert service.stop(signal.SIGTERM) == 0
 
 
 def text_of(result: Any) -> str:

@@ -8,10 +8,8 @@ from the sample data's own index, built here from the same deterministic data se
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,7 @@ from dicom_mcp.demo.index import Entity, Index
 from testbeds.clients import call_error, call_ok, mcp_client
 from testbeds.net import free_port
 from testbeds.poll import until_async
-from testbeds.service import SERVICE_LOGS, RunningService, service_env, wait_healthy
+from testbeds.service import RunningService, service_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.service]
 
@@ -33,23 +31,6 @@ ARCHIVED = re.compile(r"sample archive SAMPLE-ARCHIVE: SAMPLE-PACS stored (\d+) 
 @pytest.fixture(scope="module")
 def index() -> Index:
     return Index(sample_datasets())
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
-    """`python -m dicom_mcp --demo` over HTTP on a free port; its log is searched for patient data too."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("demo-moves") / "service.log"
-    SERVICE_LOGS.append(log_path)
-    argv = [sys.executable, "-m", "dicom_mcp", "--demo", "--host", "127.0.0.1", "--port", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(argv, env=service_env(), stdout=log, stderr=subprocess.STDOUT)
-    service = RunningService(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        wait_healthy(service)
-        yield service
-    finally:
-        assert service.stop(signal.SIGTERM) == 0
 
 
 def archived(service: RunningService) -> list[int]:

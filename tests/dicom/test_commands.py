@@ -18,6 +18,7 @@ from pynetdicom.dimse_primitives import C_ECHO, C_FIND
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind  # type: ignore[attr-defined]
 
 from dicom_mcp.dicom import commands, reactor
+from dicom_mcp.dicom.scu import responses
 from testbeds.faults import FaultPacs, fault_pacs
 
 STUDY_ROOT = "1.2.840.10008.5.1.4.1.2.2.1"
@@ -92,13 +93,13 @@ def test_pynetdicoms_own_c_find_reads_the_reactors_responses(
 ) -> None:
     reactor.configure_pynetdicom()
     delivered: list[int] = []
-    deliver = reactor._deliver
+    deliver = responses._deliver
 
     def counted(dimse: object, done: object) -> None:
         delivered.append(1)
         deliver(dimse, done)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(reactor, "_deliver", counted)
+    monkeypatch.setattr(responses, "_deliver", counted)
     ae = AE(ae_title="COMMANDS")
     ae.maximum_pdu_size = max_pdu
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)

@@ -14,6 +14,7 @@ from pynetdicom.dul import DULServiceProvider
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from dicom_mcp.dicom import reactor
+from dicom_mcp.dicom.scu import responses
 from dicom_mcp.errors import ConfigurationError
 
 
@@ -58,7 +59,7 @@ def test_install_is_idempotent_and_replaces_the_polling_loop() -> None:
     reactor.install()
     assert DULServiceProvider.run_reactor.__module__ == reactor.__name__
     assert DULServiceProvider.stop_dul.__module__ == reactor.__name__
-    assert DIMSEServiceProvider.receive_primitive.__module__ == reactor.__name__
+    assert DIMSEServiceProvider.receive_primitive.__module__ == responses.__name__
 
 
 def test_associations_run_echo_and_release_promptly_with_the_reactor(echo_scp: int) -> None:

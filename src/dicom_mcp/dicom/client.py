@@ -19,9 +19,9 @@ answer's path, though the association still counts against the limit until it is
 C-ECHO always opens its own association: it is a connectivity check.
 
 With `slots` (replicas sharing Redis), every association also holds a slot shared by all
-replicas from before it opens until after it is closed, so together they stay within the
-PACS's limit; a call that gets no slot before its deadline fails as "busy", like one that gets
-no local slot.
+replicas from before it opens until after it is closed (`opener.py`), so together they stay
+within the PACS's limit; a call that gets no slot before its deadline fails as "busy", like one
+that gets no local slot.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from pydicom.dataset import Dataset
 from dicom_mcp.dicom import failures, scu
 from dicom_mcp.dicom.backend import ClientConfig, FindResult, Moved, Progress
 from dicom_mcp.dicom.errors import IdentifierNotEncodable, PacsError, QueryFailed, RetrieveTooLarge
+from dicom_mcp.dicom.opener import Opener
 from dicom_mcp.dicom.pool import Lease, Pool, PoolTimeout
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.reactor import configure_pynetdicom
@@ -59,8 +60,6 @@ class DicomClient:
     def __init__(self, config: ClientConfig, slots: Slots | None = None) -> None:
         configure_pynetdicom()
         self._config = config
-        self._slots = slots
-        self._slot_of: dict[Channel, str] = {}  # the shared slot each association holds
         self._ae = scu.build_ae(
             config.calling_ae_title,
             connect=config.connect_timeout,
@@ -68,6 +67,7 @@ class DicomClient:
             dimse=config.dimse_timeout,
             network=config.network_timeout,
         )
+        self._associations = Opener(self._ae, slots, self._limit)
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
         self._pools: dict[str, Pool[Channel]] = {}
         # anyio's default pool has 40 threads; per-PACS limiters bound the real concurrency.
@@ -167,7 +167,9 @@ class DicomClient:
     def _pool_for(self, target: Target) -> Pool[Channel]:
         pool = self._pools.get(target.key)
         if pool is None:
-            pool = Pool(self._limit(target), self._config.association_lifetime, scu.usable, self._close)
+            pool = Pool(
+                self._limit(target), self._config.association_lifetime, scu.usable, self._associations.close
+            )
             self._pools[target.key] = pool
         return pool
 
@@ -181,7 +183,7 @@ class DicomClient:
     ) -> T:
         """Open an association of its own for one exchange, and release it (abort it on failure)."""
         with self._counted():
-            channel = self._associate(target, give_up, contexts, roles)
+            channel = self._associations.open(target, give_up, contexts, roles)
             settled = False  # the exchange ran to its end, whatever the status: release, don't abort
             try:
                 with self._tracked(channel), self._explained():
@@ -191,34 +193,8 @@ class DicomClient:
                 settled = True
                 raise
             finally:
-                self._close(channel, graceful=settled)
+                self._associations.close(channel, graceful=settled)
         return result
-
-    def _associate(self, target: Target, give_up: float, contexts: Any = None, roles: Any = ()) -> Channel:
-        """Open an association, first taking a shared slot for it when replicas share them."""
-        if self._slots is None:
-            return scu.associate(self._ae, target, give_up, contexts, roles)
-        token = self._slots.take(target.key, self._limit(target), give_up)
-        if token is None:
-            raise failures.busy(target.describe(), waiting_for_slot=True)
-        try:
-            channel = scu.associate(self._ae, target, give_up, contexts, roles)
-        except BaseException:
-            self._slots.give(token)
-            raise
-        with self._open_lock:
-            self._slot_of[channel] = token
-        return channel
-
-    def _close(self, channel: Channel, graceful: bool) -> None:
-        """Release (or abort) an association, then free its shared slot."""
-        try:
-            scu.close(channel, graceful)
-        finally:
-            with self._open_lock:
-                token = self._slot_of.pop(channel, None)
-            if token is not None and self._slots is not None:
-                self._slots.give(token)
 
     def _echo_blocking(self, target: Target, give_up: float) -> float:
         started = time.perf_counter()
@@ -295,7 +271,7 @@ class DicomClient:
 
     def _lease(self, pool: Pool[Channel], target: Target, give_up: float, *, reuse: bool) -> Lease[Channel]:
         try:
-            return pool.acquire(partial(self._associate, target, give_up), give_up, reuse=reuse)
+            return pool.acquire(partial(self._associations.open, target, give_up), give_up, reuse=reuse)
         except PoolTimeout as exc:
             raise failures.busy(target.describe(), waiting_for_slot=False) from exc
 

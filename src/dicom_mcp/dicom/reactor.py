@@ -25,15 +25,8 @@ The methods replaced here are copies of pynetdicom 3.0.4's, changed only in how 
 pynetdicom whose originals differ (by a fingerprint of their source) is refused at start-up
 with a clear message, rather than run with a silently diverged copy.
 
-C-FIND responses:
-
-pynetdicom turns each incoming DIMSE message into a pydicom Dataset of its command set, then
-copies that into a primitive, element by element: about 90 µs for each C-FIND match. The
-replacement `receive_primitive` reads a plain C-FIND-RSP command set from its bytes
-(`commands.py`) and builds the same primitive (`C_FIND` with the responded-to message ID, SOP
-class, status, identifier and context ID) for the same queue; any other message, a response
-carrying more elements (an error comment, say), or an association with its own
-EVT_DIMSE_RECV handlers, goes through pynetdicom's own code as before.
+C-FIND responses: `install()` also puts `scu/responses.py`'s reader in front of pynetdicom's
+`DIMSEServiceProvider.receive_primitive`, guarded by the same fingerprints.
 """
 
 from __future__ import annotations
@@ -47,20 +40,18 @@ import socket
 import time
 from collections.abc import Mapping
 from contextlib import suppress
-from io import BytesIO
 from typing import Any, Final
 
 import pynetdicom
 from pydicom import config as pydicom_config
-from pynetdicom import _config, evt
+from pynetdicom import _config
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dimse_messages import DIMSEMessage
-from pynetdicom.dimse_primitives import C_FIND
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu import A_ABORT_RQ
 from pynetdicom.transport import AssociationSocket
 
-from dicom_mcp.dicom import commands
+from dicom_mcp.dicom.scu import responses
 from dicom_mcp.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -93,7 +84,6 @@ ORIGINALS: Final = {
 }
 _original_send_pdu = ORIGINALS["send_pdu"]
 _original_kill_dul = ORIGINALS["kill_dul"]
-_original_receive_primitive = ORIGINALS["receive_primitive"]
 
 
 class PynetdicomChanged(ConfigurationError):
@@ -158,7 +148,7 @@ def install() -> None:
     DULServiceProvider.send_pdu = _send_pdu  # type: ignore[method-assign]
     DULServiceProvider.kill_dul = _kill_dul  # type: ignore[method-assign]
     DULServiceProvider.stop_dul = _stop_dul  # type: ignore[method-assign]
-    DIMSEServiceProvider.receive_primitive = _receive_primitive  # type: ignore[method-assign]
+    DIMSEServiceProvider.receive_primitive = responses.receive_primitive  # type: ignore[method-assign]
 
 
 def _qualified(name: str) -> str:
@@ -265,56 +255,3 @@ def _abort(self: DULServiceProvider) -> None:
     self.assoc.is_established = False
     self.assoc._kill = True
     self._kill_thread = True
-
-
-class _FindInProgress:
-    """A C-FIND response whose command set is read and whose identifier is still arriving."""
-
-    __slots__ = ("context_id", "identifier", "response")
-
-    def __init__(self, context_id: int, response: commands.FindResponse) -> None:
-        self.context_id = context_id
-        self.response = response
-        self.identifier = BytesIO()
-
-
-def _receive_primitive(self: DIMSEServiceProvider, primitive: Any) -> None:
-    """pynetdicom's `receive_primitive`, with plain C-FIND responses read from their bytes."""
-    pending: _FindInProgress | None = getattr(self, "_find_in_progress", None)
-    fragments = list(getattr(primitive, "presentation_data_value_list", None) or ())
-    if pending is None:
-        if self.message is not None or not fragments or self.assoc.get_handlers(evt.EVT_DIMSE_RECV):
-            _original_receive_primitive(self, primitive)
-            return
-        context_id, data = fragments[0]
-        response = commands.find_response(memoryview(data)[1:]) if data[0] & 3 == 3 else None
-        if response is None:  # not a whole command set, or not a plain C-FIND-RSP
-            _original_receive_primitive(self, primitive)
-            return
-        pending = _FindInProgress(context_id, response)
-        if not response.has_data_set:
-            _deliver(self, pending)  # as pynetdicom, nothing after a complete message is read
-            return
-        fragments = fragments[1:]
-    self._find_in_progress = pending  # type: ignore[attr-defined]
-    for _, data in fragments:
-        if data[0] & 1:  # a command fragment before the identifier ended: an invalid message
-            self._find_in_progress = None  # type: ignore[attr-defined]
-            self.dul.event_queue.put("Evt19")
-            return
-        pending.identifier.write(data[1:])
-        if data[0] & 2:  # the identifier's last fragment
-            self._find_in_progress = None  # type: ignore[attr-defined]
-            _deliver(self, pending)
-            return
-
-
-def _deliver(self: DIMSEServiceProvider, done: _FindInProgress) -> None:
-    """Queue the C_FIND primitive pynetdicom's `message_to_primitive` would have built."""
-    rsp = C_FIND()
-    rsp.MessageIDBeingRespondedTo = done.response.message_id
-    rsp.AffectedSOPClassUID = done.response.sop_class
-    rsp.Status = done.response.status
-    rsp.Identifier = done.identifier
-    rsp._context_id = done.context_id
-    self.msg_queue.put((done.context_id, rsp))

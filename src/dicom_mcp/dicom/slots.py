@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from dicom_mcp.dicom import failures
+from dicom_mcp.dicom.target import Target
+
 
 class Slots(Protocol):
     """Slots per PACS, at most `limit` taken at once across every process that shares them."""
@@ -25,3 +28,16 @@ class Slots(Protocol):
 
     def give(self, token: str) -> None:
         """Free the slot `token` holds; never raises (a slot not freed expires by itself)."""
+
+
+def take_slot(slots: Slots, target: Target, limit: int, give_up: float) -> str:
+    """A shared slot of `target`'s, within `give_up` (a `time.monotonic()` value).
+
+    Raises:
+        PacsBusy: none came free in time, as when every local slot stays taken.
+        StoreError: the shared store failed.
+    """
+    token = slots.take(target.key, limit, give_up)
+    if token is None:
+        raise failures.busy(target.describe(), waiting_for_slot=True)
+    return token

@@ -30,7 +30,7 @@ from dicom_mcp.dicom.backend import ClientConfig, FindResult
 from dicom_mcp.dicom.errors import PacsTimeout
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.retrievals import Keys
-from dicom_mcp.dicom.slots import Slots
+from dicom_mcp.dicom.slots import Slots, take_slot
 from dicom_mcp.dicom.target import Target, WebSettings
 from dicom_mcp.dicomweb import finding
 from dicom_mcp.dicomweb.auth import FileAuth, tls_context
@@ -135,9 +135,7 @@ class DicomWebClient:
             yield
             return
         slots = self._slots
-        token = await anyio.to_thread.run_sync(slots.take, target.key, self._limit(target), give_up)
-        if token is None:
-            raise failures.busy(target.describe(), waiting_for_slot=True)
+        token = await anyio.to_thread.run_sync(take_slot, slots, target, self._limit(target), give_up)
         try:
             yield
         finally:

@@ -19,7 +19,7 @@ import redis.asyncio
 from dicom_mcp.limits.leases import RedisLeases
 from dicom_mcp.limits.open_sessions import MemoryOpenSessions, OpenSessions, RedisOpenSessions
 from dicom_mcp.limits.windows import RedisWindow
-from dicom_mcp.sessions.redis_link import async_client, breaker_for
+from dicom_mcp.sessions.redis_link import async_client, breaker_for, is_redis
 from dicom_mcp.settings import Settings
 from dicom_mcp.window import MemoryWindow, Window
 
@@ -38,11 +38,6 @@ class Limits:
     leases: RedisLeases | None = None
     client: redis.asyncio.Redis | None = None
 
-    @property
-    def shared(self) -> bool:
-        """Counted across replicas (in Redis)."""
-        return self.leases is not None
-
     async def aclose(self) -> None:
         """Stop renewing leases and close the connections to Redis."""
         if self.leases is not None:
@@ -55,7 +50,7 @@ def build_limits(settings: Settings) -> Limits:
     """Limits in Redis when the session store is Redis, else in this process."""
     url = settings.session_store
     per_minute = settings.rate_limit_per_minute
-    if not url.startswith(("redis://", "rediss://")):
+    if not is_redis(url):
         return Limits(
             requests=MemoryWindow(per_minute, MINUTE) if per_minute else None,
             new_sessions=MemoryWindow(settings.max_sessions_per_principal, settings.session_ttl),

@@ -16,7 +16,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, Final, TypeVar
 
 import anyio
 import redis
@@ -37,33 +37,38 @@ PAUSE_SECONDS = 0.5
 T = TypeVar("T")
 
 
-def async_client(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.asyncio.Redis:
-    """An asyncio client for `url` (`redis://…` or `rediss://…`); nothing connects until the first call.
+def is_redis(url: str) -> bool:
+    """Whether a store URL names Redis (`redis://…` or `rediss://…`)."""
+    return url.startswith(("redis://", "rediss://"))
 
-    Query parameters in the URL, such as `?socket_timeout=5`, override the defaults set here.
-    """
-    return redis.asyncio.Redis.from_url(
-        url,
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout,
-        # Retry once, at once, when a connection breaks (e.g. a pooled one Redis closed while
-        # restarting); a timeout is not retried, so a hung Redis costs one `timeout`, not more.
-        retry=AsyncRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+
+def _options(timeout: float) -> dict[str, Any]:
+    """What both clients are made with; query parameters in the URL, such as `?socket_timeout=5`,
+    override them."""
+    return {
+        "socket_connect_timeout": timeout,
+        "socket_timeout": timeout,
         # PING a connection idle this long before reusing it.
-        health_check_interval=HEALTH_CHECK_INTERVAL,
-        client_name="dicom-mcp",
-    )
+        "health_check_interval": HEALTH_CHECK_INTERVAL,
+        "client_name": "dicom-mcp",
+    }
+
+
+# Retry once, at once, when a connection breaks (e.g. a pooled one Redis closed while restarting);
+# a timeout is not retried, so a hung Redis costs one `timeout`, not more.
+_RETRIED: Final = (RedisConnectionError,)
+
+
+def async_client(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.asyncio.Redis:
+    """An asyncio client for `url`; nothing connects until the first call."""
+    retry = AsyncRetry(NoBackoff(), 1, supported_errors=_RETRIED)
+    return redis.asyncio.Redis.from_url(url, retry=retry, **_options(timeout))
 
 
 def sync_client(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
     """A blocking client, for worker threads, with the same settings as `async_client`."""
     return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-        health_check_interval=HEALTH_CHECK_INTERVAL,
-        client_name="dicom-mcp",
+        url, retry=Retry(NoBackoff(), 1, supported_errors=_RETRIED), **_options(timeout)
     )
 
 

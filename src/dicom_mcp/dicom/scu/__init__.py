@@ -8,6 +8,7 @@ Blocking functions for `client.py`'s worker threads, which hold each association
     exchange.py     the next DIMSE message, with both timeouts; accepted contexts
     find.py         C-ECHO, C-FIND
     retrieve.py     C-GET into memory, C-MOVE to a destination AE
+    responses.py    C-FIND responses read from their bytes (put in place by reactor.install)
 """
 
 from dicom_mcp.dicom.scu.association import VERIFICATION, Channel, abort, associate, build_ae, close, usable
