@@ -6,10 +6,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pydicom.dataset import Dataset
-
 from dicom_mcp.dicom.backend import ClientConfig, FindResult, Moved, Progress
+from dicom_mcp.dicom.budget import Budget, Pool
 from dicom_mcp.dicom.client import DicomClient
+from dicom_mcp.dicom.instances import Instance
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.retrievals import Keys
 from dicom_mcp.dicom.target import Target
@@ -18,6 +18,7 @@ from dicom_mcp.lifecycle import Activity
 from dicom_mcp.limits import Limits, build_limits
 from dicom_mcp.metrics import Metrics
 from dicom_mcp.nodes import NodeRegistry, load_nodes
+from dicom_mcp.sandbox import Sandbox, SandboxConfig
 from dicom_mcp.security.audit import AuditSink
 from dicom_mcp.security.targets import MoveRefused, TargetPolicy
 from dicom_mcp.sessions.memory import MemoryStore
@@ -45,9 +46,9 @@ class Backends:
         return await self._for(target).find(target, query, limit)
 
     async def get(
-        self, target: Target, keys: Keys, sop_classes: Sequence[str], max_bytes: int
-    ) -> list[Dataset]:
-        return await self._for(target).get(target, keys, sop_classes, max_bytes)
+        self, target: Target, keys: Keys, sop_classes: Sequence[str], budget: Budget
+    ) -> list[Instance]:
+        return await self._for(target).get(target, keys, sop_classes, budget)
 
     async def move(
         self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None = None
@@ -86,12 +87,19 @@ class Services:
     audit: AuditSink
     metrics: Metrics
     limits: Limits
+    sandbox: Sandbox
+    bytes_in_flight: Pool
     activity: Activity = field(default_factory=Activity)
+
+    def budget(self) -> Budget:
+        """A new call's byte budget, drawn from the process's."""
+        return Budget(self.settings.max_retrieve_bytes, self.bytes_in_flight)
 
     async def aclose(self) -> None:
         """Release the store's, the limits' and the DICOMweb nodes' connections and flush the audit trail."""
         try:
             await self.client.aclose()
+            await self.sandbox.aclose()
             await self.store.aclose()
             await self.limits.aclose()
         finally:
@@ -155,4 +163,8 @@ def build_services(
         audit=AuditSink(audit_to, dash_stream=sys.stderr if stdout_is_protocol else sys.stdout),
         metrics=metrics,
         limits=limits,
+        sandbox=Sandbox(
+            SandboxConfig(settings.parse_workers, settings.parse_timeout, settings.parse_max_memory)
+        ),
+        bytes_in_flight=Pool(settings.max_bytes_in_flight),
     )

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     report_max_chars: int = Field(20_000, ge=100)
     render_max_size: int = Field(1024, ge=16, le=1024)
     render_max_pixels: int = Field(40_000_000, ge=1)
+    # All calls together: bytes of instances held in memory at once.
+    max_bytes_in_flight: int = Field(512 * 2**20, ge=2**16)
+    # The sandbox that parses what a PACS sends: worker processes, each job's deadline, each worker's memory.
+    parse_workers: int = Field(2, ge=1, le=64)
+    parse_timeout: float = Field(10.0, gt=0)
+    parse_max_memory: int = Field(2 * 2**30, ge=0)
 
     # DICOM sessions (the handles `configure_dicom_server` returns).
     session_store: str = Field("memory://", pattern=r"^(memory://|rediss?://.+)$")

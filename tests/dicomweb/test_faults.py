@@ -14,6 +14,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from dicom_mcp.dicom.budget import Budget
 from dicom_mcp.dicom.client import ClientConfig
 from dicom_mcp.dicom.errors import (
     AssociationAborted,
@@ -31,6 +32,7 @@ from dicom_mcp.dicomweb.client import DicomWebClient
 from dicom_mcp.dicomweb.errors import AccessRefused, AnswerCutShort, MalformedAnswer
 from dicom_mcp.errors import ConfigurationError
 from dicom_mcp.limits.leases import RedisLeases
+from dicom_mcp.sandbox.jobs import parsed
 from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
@@ -191,10 +193,10 @@ async def test_an_answer_that_is_not_dicom_json_is_malformed(
 async def test_a_multipart_body_cut_short_is_not_a_smaller_answer(
     client: DicomWebClient, archive: FaultArchive
 ) -> None:
-    (instance,) = await client.get(node(archive.url("ok")), INSTANCE, (), 10**6)
-    assert instance.SOPInstanceUID == INSTANCE_UID
+    (instance,) = await client.get(node(archive.url("ok")), INSTANCE, (), Budget(10**6))
+    assert parsed(instance.data, instance.syntax).SOPInstanceUID == INSTANCE_UID
     with pytest.raises(AnswerCutShort, match="ended its answer before the last part"):
-        await client.get(node(archive.url("cut")), INSTANCE, (), 10**6)
+        await client.get(node(archive.url("cut")), INSTANCE, (), Budget(10**6))
 
 
 async def test_a_connection_closed_mid_answer_is_cut_short(
@@ -208,7 +210,7 @@ async def test_a_retrieve_past_the_byte_cap_is_too_large(
     client: DicomWebClient, archive: FaultArchive
 ) -> None:
     with pytest.raises(RetrieveTooLarge, match="passed the cap of 100 bytes per call"):
-        await client.get(node(archive.url("ok")), INSTANCE, (), 100)
+        await client.get(node(archive.url("ok")), INSTANCE, (), Budget(100))
 
 
 async def test_busy_answers_are_retried_as_the_archive_asks(
@@ -233,7 +235,7 @@ async def test_a_redirect_is_not_followed(client: DicomWebClient, archive: Fault
 
 
 async def test_a_missing_instance_is_no_instance(client: DicomWebClient, archive: FaultArchive) -> None:
-    assert await client.get(node(archive.url("nowhere")), INSTANCE, (), 10**6) == []
+    assert await client.get(node(archive.url("nowhere")), INSTANCE, (), Budget(10**6)) == []
 
 
 async def test_the_node_limit_bounds_operations_in_flight(

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from pydicom.dataset import Dataset
-
+from dicom_mcp.dicom.budget import Budget
+from dicom_mcp.dicom.instances import Instance
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.retrievals import Keys
 from dicom_mcp.dicom.target import Target
@@ -66,9 +66,9 @@ class Backend(Protocol):
         ...
 
     async def get(
-        self, target: Target, keys: Keys, sop_classes: Sequence[str], max_bytes: int
-    ) -> list[Dataset]:
-        """The instances `keys` name, in memory, at most `max_bytes` of them (else RetrieveTooLarge)."""
+        self, target: Target, keys: Keys, sop_classes: Sequence[str], budget: Budget
+    ) -> list[Instance]:
+        """The instances `keys` name, in memory as bytes, within `budget` (else RetrieveTooLarge)."""
         ...
 
     async def move(

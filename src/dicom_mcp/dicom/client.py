@@ -36,11 +36,12 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from pydicom.dataset import Dataset
 
 from dicom_mcp.dicom import failures, scu
 from dicom_mcp.dicom.backend import ClientConfig, FindResult, Moved, Progress
-from dicom_mcp.dicom.errors import IdentifierNotEncodable, PacsError, QueryFailed, RetrieveTooLarge
+from dicom_mcp.dicom.budget import Budget
+from dicom_mcp.dicom.errors import IdentifierNotEncodable, PacsBusy, PacsError, QueryFailed, RetrieveTooLarge
+from dicom_mcp.dicom.instances import Instance
 from dicom_mcp.dicom.opener import Opener
 from dicom_mcp.dicom.pool import Lease, Pool, PoolTimeout
 from dicom_mcp.dicom.queries import Query
@@ -116,15 +117,15 @@ class DicomClient:
         return await self._run(target, self._find_blocking, target, query, limit)
 
     async def get(
-        self, target: Target, keys: Keys, sop_classes: Sequence[str], max_bytes: int
-    ) -> list[Dataset]:
-        """C-GET the instances `keys` name (of `sop_classes`) into memory, at most `max_bytes` of them.
+        self, target: Target, keys: Keys, sop_classes: Sequence[str], budget: Budget
+    ) -> list[Instance]:
+        """C-GET the instances `keys` name (of `sop_classes`) into memory, within `budget`.
 
         Raises:
-            RetrieveTooLarge: they passed `max_bytes`; the C-GET was cancelled.
+            RetrieveTooLarge: they passed the call's budget; the C-GET was cancelled.
         """
-        got = await self._run(target, self._get_blocking, target, keys, tuple(sop_classes), max_bytes)
-        return got.datasets
+        got = await self._run(target, self._get_blocking, target, keys, tuple(sop_classes), budget)
+        return got.instances
 
     async def move(
         self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None = None
@@ -189,7 +190,7 @@ class DicomClient:
                 with self._tracked(channel), self._explained():
                     result = exchange(channel)
                 settled = True
-            except (QueryFailed, RetrieveTooLarge):
+            except (QueryFailed, RetrieveTooLarge, PacsBusy):
                 settled = True
                 raise
             finally:
@@ -202,12 +203,12 @@ class DicomClient:
         return (time.perf_counter() - started) * 1000
 
     def _get_blocking(
-        self, target: Target, keys: Keys, sop_classes: Sequence[str], max_bytes: int, give_up: float
+        self, target: Target, keys: Keys, sop_classes: Sequence[str], budget: Budget, give_up: float
     ) -> scu.Retrieved:
         contexts, roles = scu.get_contexts(sop_classes)
         dimse = self._config.dimse_timeout
         return self._one_off(
-            target, give_up, lambda ch: scu.get(ch, target, keys, give_up, dimse, max_bytes), contexts, roles
+            target, give_up, lambda ch: scu.get(ch, target, keys, give_up, dimse, budget), contexts, roles
         )
 
     def _move_blocking(

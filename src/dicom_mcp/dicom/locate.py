@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pydicom.dataset import Dataset
-
 from dicom_mcp.dicom.backend import Backend
+from dicom_mcp.dicom.budget import Budget
 from dicom_mcp.dicom.errors import NothingFound, QueryFailed
+from dicom_mcp.dicom.instances import Instance
 from dicom_mcp.dicom.levels import Level
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.retrievals import Keys
@@ -32,18 +32,18 @@ class Located:
     sop_classes: tuple[str, ...]
     sop_class: str | None = None
 
-    async def fetch(self, client: Backend, target: Target, max_bytes: int) -> list[Dataset]:
+    async def fetch(self, client: Backend, target: Target, budget: Budget) -> list[Instance]:
         """C-GET the instances into memory. When the PACS would not say the SOP class and the
         modality's guess brings nothing, ask again offering every common class, uncompressed."""
         try:
-            got = await client.get(target, self.keys, self.sop_classes, max_bytes)
+            got = await client.get(target, self.keys, self.sop_classes, budget)
         except QueryFailed:
             if self.sop_class is not None:
                 raise
             got = []
         if got or self.sop_class is not None:
             return got
-        return await client.get(target, self.keys, (*self.sop_classes, *COMMON_STORAGE), max_bytes)
+        return await client.get(target, self.keys, (*self.sop_classes, *COMMON_STORAGE), budget)
 
 
 def _text(match: Mapping[str, object], keyword: str) -> str | None:

@@ -5,6 +5,10 @@ before any association opens (the client's constructor calls it).
 
 A failed connection's socket is closed (see `_shutdown_then_close`).
 
+A PDU longer than `MAX_PDU_BYTES` is refused before it is read (`_bounded_recv`): pynetdicom
+reads a whole PDU into memory at the length its header claims (up to 4 GiB), whatever maximum
+length we proposed; the connection is then treated as closed.
+
 Logging: pynetdicom would log identifiers (patient data) and per-message chatter; both are off.
 pydicom's checks of values read off the wire are off too: they only warn, their warnings quote
 the value (patient data), and they cost a regular expression per UID. Values sent are checked
@@ -57,6 +61,8 @@ from dicom_mcp.errors import ConfigurationError
 logger = logging.getLogger(__name__)
 
 MAX_WAIT = 0.02  # seconds between checks of the ARTIM timer when nothing happens
+# Far above the PDU lengths peers are offered (pynetdicom's 16,382 bytes) and send in practice.
+MAX_PDU_BYTES: Final = 16 * 1024 * 1024
 # SHA-256 (first 16 hex digits) of pynetdicom 3.0.4's source of each method this module
 # replaces, wraps or calls from its copy of the reactor loop, or whose work its C-FIND
 # response reader does (the last three).
@@ -83,6 +89,7 @@ ORIGINALS: Final = {
     name: getattr(_DIMSE_METHODS.get(name, DULServiceProvider), name) for name in EXPECTED_SOURCES
 }
 _original_send_pdu = ORIGINALS["send_pdu"]
+_original_recv = AssociationSocket.recv
 _original_kill_dul = ORIGINALS["kill_dul"]
 
 
@@ -105,7 +112,15 @@ def configure_pynetdicom() -> None:
     # was refused, and then drops its only reference inside connect(): the socket is freed
     # unclosed (a ResourceWarning). No close after associate() can reach it, so the fix is here.
     setattr(AssociationSocket, "_shutdown_socket", _shutdown_then_close)  # noqa: B010
+    setattr(AssociationSocket, "recv", _bounded_recv)  # noqa: B010
     install()
+
+
+def _bounded_recv(self: AssociationSocket, nr_bytes: int) -> bytearray:
+    """pynetdicom's `recv`, refusing a read longer than any PDU we accept."""
+    if nr_bytes > MAX_PDU_BYTES + 6:
+        raise OSError(f"the peer announced a PDU of {nr_bytes} bytes, more than {MAX_PDU_BYTES}")
+    return _original_recv(self, nr_bytes)
 
 
 def _shutdown_then_close(self: AssociationSocket) -> None:

@@ -23,11 +23,12 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 import httpx
-from pydicom.dataset import Dataset
 
 from dicom_mcp.dicom import failures
 from dicom_mcp.dicom.backend import ClientConfig, FindResult
+from dicom_mcp.dicom.budget import Budget
 from dicom_mcp.dicom.errors import PacsTimeout
+from dicom_mcp.dicom.instances import Instance
 from dicom_mcp.dicom.queries import Query
 from dicom_mcp.dicom.retrievals import Keys
 from dicom_mcp.dicom.slots import Slots, take_slot
@@ -63,7 +64,7 @@ class DicomWebClient:
 
         async def ping(exchange: Exchange) -> float:
             started = time.perf_counter()
-            await exchange.search("studies", "limit=1", scoped=False)
+            await exchange.search("studies", "limit=1", scoped=False, rows=1)
             return (time.perf_counter() - started) * 1000
 
         return await self._run(target, ping, deadline)
@@ -76,19 +77,19 @@ class DicomWebClient:
         )
 
     async def get(
-        self, target: Target, keys: Keys, sop_classes: Sequence[str], max_bytes: int
-    ) -> list[Dataset]:
+        self, target: Target, keys: Keys, sop_classes: Sequence[str], budget: Budget
+    ) -> list[Instance]:
         """WADO-RS the instances `keys` name, as stored, into memory (`sop_classes` is DIMSE's concern).
 
         Raises:
-            RetrieveTooLarge: they passed `max_bytes`.
+            RetrieveTooLarge: they passed the call's budget.
         """
         path = ["studies", keys.study]
         if keys.series:
             path += ["series", keys.series]
             if keys.instance:
                 path += ["instances", keys.instance]
-        return await self._run(target, lambda exchange: exchange.instances(url_path(path), max_bytes))
+        return await self._run(target, lambda exchange: exchange.instances(url_path(path), budget))
 
     def abort_all(self) -> int:
         """Stop every running operation (at shutdown); they end with "shutting down". Returns how many.

@@ -1,9 +1,15 @@
 """One operation's HTTP requests to a DICOMweb node: retries, status codes, capped reads, decoding.
 
 A 429 or 503 is retried (at most `RETRIES` times) after the wait its Retry-After asks for, or a
-short backoff, unless that wait would pass the operation's deadline. Bodies are read within a
-byte cap and decoded off the event loop when large. No URL, query string or body is logged or
-quoted: errors name the node and the HTTP status only.
+short backoff, unless that wait would pass the operation's deadline. No URL, query string or body
+is logged or quoted: errors name the node and the HTTP status only.
+
+What a node sends is bounded before it is spent: a QIDO-RS body by the results asked for
+(`search_cap`) and by how far it inflates from what came on the wire (`MAX_INFLATION`), its
+rows read one at a time up to the number asked for; a WADO-RS body by the call's byte budget as
+it arrives, its parts by `MAX_PARTS`, and each deflated instance again as it inflates. Instances
+leave as bytes (`dicom/instances.py`), parsed later in the sandbox; large bodies are split off
+the event loop.
 """
 
 from __future__ import annotations
@@ -13,22 +19,25 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from io import BytesIO
 from typing import Any, Final, TypeVar
 
 import anyio
 import anyio.to_thread
 import httpx
-from pydicom import dcmread
-from pydicom.dataset import Dataset
 
-from dicom_mcp.dicom.errors import PacsBusy, PacsError, RetrieveTooLarge
+from dicom_mcp.dicom.budget import Budget
+from dicom_mcp.dicom.errors import PacsBusy, PacsError
+from dicom_mcp.dicom.instances import Instance, Malformed, from_file
 from dicom_mcp.dicomweb import errors, multipart
 
 T = TypeVar("T")
 RETRIES: Final = 2
 BACKOFF: Final = 0.5  # seconds before the first retry when the archive gives no Retry-After
-MAX_SEARCH_BYTES: Final = 256 * 1024 * 1024  # a QIDO-RS answer, whatever `limit` asked for
+MAX_SEARCH_BYTES: Final = 64 * 1024 * 1024  # a QIDO-RS answer, whatever `limit` asked for
+SEARCH_BYTES_PER_ROW: Final = 32 * 1024  # far above a real result's size in DICOM JSON
+SEARCH_BYTES_BASE: Final = 1024 * 1024
+MAX_INFLATION: Final = 100  # decoded bytes per byte on the wire, past the first MiB
+MAX_PARTS: Final = 10_000  # parts of one WADO-RS answer
 _OFF_LOOP_BYTES: Final = 256 * 1024  # bodies at least this large are decoded in a worker thread
 DICOM_JSON: Final = "application/dicom+json"
 INSTANCES: Final = 'multipart/related; type="application/dicom"; transfer-syntax=*'
@@ -51,24 +60,26 @@ class Exchange:
         self.where = where  # the node, as messages name it
         self._read_timeout, self._give_up = read_timeout, give_up
 
-    async def search(self, path: str, query: str, *, scoped: bool) -> Page:
-        """GET a QIDO-RS resource; a scoped one (a study's series, ...) that is not there is empty."""
+    async def search(self, path: str, query: str, *, scoped: bool, rows: int) -> Page:
+        """GET a QIDO-RS resource asking for at most `rows` results; a scoped one (a study's series,
+        ...) that is not there is empty."""
         response = await self._open(f"{self._root}/{path}?{query}", DICOM_JSON)
         if response.status_code == 404 and scoped:
             await response.aclose()
             return Page([], False)
         self._check(response)
         more = "additional results" in response.headers.get("Warning", "").lower()
-        body = await self._read(response, MAX_SEARCH_BYTES, self._search_too_large)
+        cap = search_cap(rows)
+        body = await self._read(response, cap, lambda: self._search_too_large(cap))
         if response.status_code == 204 or not body.strip():
             return Page([], more)
-        return Page(await _off_loop(body, lambda: self._rows(body)), more)
+        return Page(await _off_loop(body, lambda: self._rows(body, rows)), more)
 
-    async def instances(self, path: str, max_bytes: int) -> list[Dataset]:
+    async def instances(self, path: str, budget: Budget) -> list[Instance]:
         """GET a WADO-RS resource's instances as stored (any transfer syntax); none when it is not there.
 
         Raises:
-            RetrieveTooLarge: the body passed `max_bytes`.
+            RetrieveTooLarge: the body, or an instance as it inflated, passed the call's budget.
         """
         url = f"{self._root}/{path}"
         response = await self._open(url, INSTANCES)
@@ -80,15 +91,8 @@ class Exchange:
             return []
         self._check(response)
         content_type = response.headers.get("Content-Type", "")
-
-        def too_large() -> PacsError | RetrieveTooLarge:
-            return RetrieveTooLarge(
-                f"the instances from {self.where} passed the cap of {max_bytes} bytes per call "
-                "(DICOM_MCP_MAX_RETRIEVE_BYTES); ask for fewer, e.g. one instance"
-            )
-
-        body = await self._read(response, max_bytes, too_large)
-        return await _off_loop(body, lambda: self._datasets(body, content_type), always=True)
+        body = await self._read(response, None, None, budget)
+        return await _off_loop(body, lambda: self._instances(body, content_type, budget), always=True)
 
     async def _open(self, url: str, accept: str) -> httpx.Response:
         """Send a GET (streamed); retry 429 and 503 as the archive asks, within the deadline."""
@@ -114,14 +118,27 @@ class Exchange:
         if not 200 <= response.status_code < 300:
             raise errors.for_status(self.where, response.status_code)
 
-    async def _read(self, response: httpx.Response, cap: int, too_large: Callable[[], Exception]) -> bytes:
+    async def _read(
+        self,
+        response: httpx.Response,
+        cap: int | None,
+        too_large: Callable[[], Exception] | None,
+        budget: Budget | None = None,
+    ) -> bytes:
+        """The body, decoded (gzip, ...), within `cap` or `budget` and within MAX_INFLATION of the wire."""
         chunks: list[bytes] = []
         size = 0
         try:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
-                if size > cap:
+                if budget is not None:
+                    budget.take(len(chunk), self.where)
+                elif cap is not None and too_large is not None and size > cap:
                     raise too_large()
+                if size > SEARCH_BYTES_BASE and size > MAX_INFLATION * response.num_bytes_downloaded:
+                    raise errors.malformed(
+                        self.where, f"content encoding (it inflates more than {MAX_INFLATION} times)"
+                    )
                 chunks.append(chunk)
         except httpx.RequestError as exc:
             raise self._transport_error(exc) from None
@@ -132,19 +149,23 @@ class Exchange:
     def _transport_error(self, exc: httpx.RequestError) -> PacsError:
         return errors.for_transport(self.where, exc, read_timeout=self._read_timeout)
 
-    def _search_too_large(self) -> PacsError:
-        return errors.malformed(self.where, f"QIDO-RS answer within {MAX_SEARCH_BYTES} bytes")
+    def _search_too_large(self, cap: int) -> PacsError:
+        return errors.malformed(self.where, f"QIDO-RS answer within {cap} bytes for the results asked for")
 
-    def _rows(self, body: bytes) -> list[dict[str, Any]]:
+    def _rows(self, body: bytes, most: int) -> list[dict[str, Any]]:
         try:
-            rows = json.loads(body)
-        except ValueError:
+            rows = json_rows(body.decode("utf-8"), most)
+        except TooManyRows:
+            raise errors.malformed(
+                self.where, f"QIDO-RS answer (more than the {most} results asked for)"
+            ) from None
+        except (ValueError, RecursionError):
             raise errors.malformed(self.where, "DICOM JSON") from None
-        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        if not all(isinstance(row, dict) for row in rows):
             raise errors.malformed(self.where, "DICOM JSON (an array of datasets)")
         return rows
 
-    def _datasets(self, body: bytes, content_type: str) -> list[Dataset]:
+    def _instances(self, body: bytes, content_type: str, budget: Budget) -> list[Instance]:
         boundary = multipart.boundary_of(content_type)
         if boundary is None:
             if content_type.split(";", maxsplit=1)[0].strip().lower() != "application/dicom":
@@ -152,16 +173,66 @@ class Exchange:
             bodies = [body]
         else:
             try:
-                found = multipart.parts(body, boundary)
+                found = multipart.parts(body, boundary, MAX_PARTS)
+            except multipart.TooManyParts:
+                raise errors.malformed(self.where, f"WADO-RS answer (more than {MAX_PARTS} parts)") from None
             except multipart.CutShort:
                 raise errors.cut_short(self.where) from None
             except multipart.MultipartError:
                 raise errors.malformed(self.where, "multipart/related answer") from None
             bodies = [part.body for part in found if part.content_type in ("application/dicom", "")]
         try:
-            return [dcmread(BytesIO(data), force=True) for data in bodies]
-        except Exception:  # pydicom raises many kinds on a damaged file; its text may quote values
+            return [from_file(data, lambda size: budget.take(size, self.where)) for data in bodies if data]
+        except Malformed:
             raise errors.malformed(self.where, "DICOM instance") from None
+
+
+class TooManyRows(ValueError):
+    """A JSON array holds more elements than were asked for."""
+
+
+def search_cap(rows: int) -> int:
+    """The bytes a QIDO-RS answer of at most `rows` results may take."""
+    return min(MAX_SEARCH_BYTES, SEARCH_BYTES_BASE + rows * SEARCH_BYTES_PER_ROW)
+
+
+def json_rows(text: str, most: int) -> list[Any]:
+    """The elements of the JSON array `text`, read one at a time, at most `most` of them.
+
+    Raises:
+        TooManyRows: there are more.
+        ValueError: it is not a JSON array (RecursionError: nested too deep).
+    """
+    decoder = json.JSONDecoder()
+    rows: list[Any] = []
+    position = _skip_space(text, 0)
+    if text[position : position + 1] != "[":
+        raise ValueError("not an array")
+    position = _skip_space(text, position + 1)
+    if text[position : position + 1] == "]":
+        return rows if _skip_space(text, position + 1) == len(text) else _trailing()
+    while True:
+        if len(rows) >= most:
+            raise TooManyRows(most)
+        row, position = decoder.raw_decode(text, position)
+        rows.append(row)
+        position = _skip_space(text, position)
+        mark = text[position : position + 1]
+        if mark == "]":
+            return rows if _skip_space(text, position + 1) == len(text) else _trailing()
+        if mark != ",":
+            raise ValueError("no comma between elements")
+        position = _skip_space(text, position + 1)
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
+
+
+def _trailing() -> list[Any]:
+    raise ValueError("text after the array")
 
 
 def retry_after(header: str | None, default: float) -> float:

@@ -45,7 +45,7 @@ async def collect(exchange: Exchange, search: Search, want: int) -> list[Match]:
     size, path, offset = want, url_path(search.path), 0
     while True:
         paging = (("limit", str(size)), ("offset", str(offset))) if offset else (("limit", str(size)),)
-        page = await exchange.search(path, search.query_string(*paging), scoped=search.scoped)
+        page = await exchange.search(path, search.query_string(*paging), scoped=search.scoped, rows=size)
         for row in page.rows:
             match = _shaped(exchange, row, search)
             if not search.keeps(match):

@@ -18,6 +18,10 @@ class CutShort(MultipartError):
     """The body ends before its closing delimiter."""
 
 
+class TooManyParts(MultipartError):
+    """The body holds more parts than the caller will take."""
+
+
 @dataclass(frozen=True)
 class Part:
     content_type: str  # lower case, without parameters; "" when the part declares none
@@ -34,10 +38,11 @@ def boundary_of(content_type: str) -> str | None:
     return boundary if isinstance(boundary, str) and boundary else None
 
 
-def parts(body: bytes, boundary: str) -> list[Part]:
-    """Split `body` into its parts.
+def parts(body: bytes, boundary: str, most: int = 10_000) -> list[Part]:
+    """Split `body` into its parts, at most `most` of them.
 
     Raises:
+        TooManyParts: there are more than `most`.
         CutShort: the closing delimiter never came.
         MultipartError: there is no first delimiter, or a part has no header/body separator.
     """
@@ -53,6 +58,8 @@ def parts(body: bytes, boundary: str) -> list[Part]:
         following = body.find(b"\r\n" + delimiter, position)
         if following < 0:
             raise CutShort("no closing delimiter")
+        if len(found) >= most:
+            raise TooManyParts(f"more than {most} parts")
         found.append(_part(body[position:following]))
         position = following + 2 + len(delimiter)
 

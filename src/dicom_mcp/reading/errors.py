@@ -10,3 +10,11 @@ class ReportUnreadable(DicomMcpError, ValueError):
 
     Messages name the cause only; they never quote the document.
     """
+
+
+class ReadStopped(ReportUnreadable):
+    """Reading an instance was stopped: it passed its deadline or its memory, or its process died."""
+
+
+class WrongInstance(ReportUnreadable):
+    """The PACS sent the instance asked for under another study or series than it was located in."""

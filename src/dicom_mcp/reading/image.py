@@ -15,11 +15,13 @@ from typing import Any, Final
 import numpy as np
 from PIL import Image
 from pydicom.dataset import Dataset
+from pydicom.encaps import get_frame
 from pydicom.multival import MultiValue
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut, apply_windowing
 from pydicom.pixels.utils import pixel_array
 from pydicom.uid import UID
 
+from dicom_mcp.reading.codestream import declared_size
 from dicom_mcp.reading.errors import ReportUnreadable
 
 MONOCHROME: Final = ("MONOCHROME1", "MONOCHROME2")
@@ -64,6 +66,7 @@ def render(
         raise NotRenderable(
             f"frame {frame} does not exist: the instance has {frames} frame(s), numbered from 1"
         )
+    _check_codestream(ds, frame - 1, frames, rows, columns)
     arr = _decode(ds, frame - 1 if frames > 1 else None)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     if photometric in MONOCHROME:
@@ -102,6 +105,23 @@ def _geometry(ds: Dataset, max_pixels: int) -> tuple[int, int, int]:
             f"a {columns}x{rows} frame is larger than this server renders ({max_pixels} pixels)"
         )
     return rows, columns, max(frames, 1)
+
+
+def _check_codestream(ds: Dataset, index: int, frames: int, rows: int, columns: int) -> None:
+    """Refuse a compressed frame whose codestream declares another size than the instance's."""
+    syntax = _syntax(ds)
+    if not syntax or not UID(syntax).is_compressed or "PixelData" not in ds:
+        return
+    try:
+        frame = get_frame(ds.PixelData, index, number_of_frames=frames)
+    except (ValueError, TypeError, KeyError, IndexError, EOFError):
+        return  # not encapsulated as a compressed syntax requires: the decoder will say so
+    declared = declared_size(frame)
+    if declared is not None and declared != (rows, columns):
+        raise NotRenderable(
+            f"the {UID(syntax).name} codestream declares {declared[1]}x{declared[0]} pixels, "
+            f"but the instance {columns}x{rows}; it was not decoded"
+        )
 
 
 def _decode(ds: Dataset, index: int | None) -> np.ndarray:

@@ -11,6 +11,7 @@ from typing import Any
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
+from dicom_mcp.dicom.budget import Budget
 from dicom_mcp.dicom.target import Target
 from dicom_mcp.services import Services
 from dicom_mcp.sessions.resolver import handle_digest
@@ -24,10 +25,13 @@ class Call:
     """What a tool learns during a call; the audit record is built from it."""
 
     caller: Caller
+    budget: Budget
     fields: dict[str, Any] = field(default_factory=dict)
+    node: Target | None = None
 
     def target(self, target: Target) -> None:
         """Note the PACS this call talks to."""
+        self.node = target
         self.fields.update(
             node=target.name,
             host=target.host,
@@ -55,7 +59,7 @@ async def tool_call(
     services: Services, ctx: Context[Any, Any], tool: str, event: str, session: str | None = None
 ) -> AsyncIterator[Call]:
     """Run a tool body: errors become ToolError; every outcome is audited (with query values)."""
-    call = Call(caller_of(ctx))
+    call = Call(caller_of(ctx), services.budget())
     started = time.perf_counter()
     outcome, error = "success", None
     services.activity.in_flight += 1
@@ -68,6 +72,7 @@ async def tool_call(
             services.metrics.store_errors.inc()
         raise
     finally:
+        call.budget.close()
         services.activity.in_flight -= 1
         services.metrics.tool_calls.labels(tool, outcome).inc()
         services.audit.record(

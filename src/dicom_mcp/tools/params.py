@@ -24,6 +24,26 @@ Limit = Annotated[
         ge=1,
     ),
 ]
+# Wide enough for any real window (float images included); NaN and infinities are refused.
+WINDOW_LIMIT = 1e9
+WindowCenter = Annotated[
+    float | None,
+    Field(
+        description="VOI window center (e.g. 40 for a CT soft-tissue window); give it with window_width",
+        allow_inf_nan=False,
+        ge=-WINDOW_LIMIT,
+        le=WINDOW_LIMIT,
+    ),
+]
+WindowWidth = Annotated[
+    float | None,
+    Field(
+        description="VOI window width (e.g. 400); give it with window_center",
+        allow_inf_nan=False,
+        gt=0,
+        le=WINDOW_LIMIT,
+    ),
+]
 Preset = Annotated[
     str | None,
     Field(description="Level of detail: minimal, standard (default) or extended.", max_length=32),

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Final
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import ToolAnnotations
 from pydantic import Field
-from pydicom.dataset import Dataset
 
 from dicom_mcp.dicom import locate
-from dicom_mcp.dicom.errors import NothingFound
+from dicom_mcp.dicom.errors import NothingFound, RetrieveTooLarge
+from dicom_mcp.dicom.instances import Instance
+from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicom.validation import check_uid
 from dicom_mcp.reading.errors import ReportUnreadable
-from dicom_mcp.reading.header import header
-from dicom_mcp.reading.report import report
+from dicom_mcp.sandbox import Expected
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import Call, tool_call
 from dicom_mcp.tools.models import InstanceHeader, Report, ReportsResult
@@ -25,7 +27,7 @@ MAX_REPORTS: Final = 20
 
 
 def _uid(description: str) -> Any:
-    return Field(description=description, max_length=64)
+    return Field(description=description, min_length=1, max_length=64)
 
 
 def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
@@ -48,10 +50,12 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
                 study_instance_uid=study_instance_uid,
             )
             call.fields.update(keys=uids)
-            ds = await fetch_instance(
+            where = await locate_instance(
                 services, call, session, sop_instance_uid, series_instance_uid, study_instance_uid
             )
-        return InstanceHeader.model_validate(header(ds))
+            async with fetched(services, call, call.node, where) as instances:
+                made = await services.sandbox.header(instances, expected(where))
+        return InstanceHeader.model_validate(made)
 
     async def read_report(
         ctx: Context[Any, Any],
@@ -77,21 +81,23 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
                     found = [r for r in found if r.keys.instance == sop_instance_uid]
                     if not found:
                         raise NothingFound("the study has no report with that SOP Instance UID")
-                reports = [await _read(services, target, where) for where in found[:MAX_REPORTS]]
+                reports = [await _read(services, call, target, where) for where in found[:MAX_REPORTS]]
             call.fields.update(instances=len(reports))
         return ReportsResult(
             study_instance_uid=study_instance_uid, reports=[r for r in reports if r is not None]
         )
 
-    async def _read(services: Services, target: Any, where: locate.Located) -> Report | None:
-        datasets = await where.fetch(services.client, target, settings.max_retrieve_bytes)
-        if not datasets:
-            return None
+    async def _read(services: Services, call: Call, target: Any, where: locate.Located) -> Report | None:
+        """One located report, read in the sandbox; one that cannot be read says why, alone."""
         try:
-            return Report.model_validate(report(datasets[0], settings.report_max_chars))
-        except ReportUnreadable as exc:
-            if where.sop_class is None:  # located by modality alone: not a report after all
-                return None
+            async with fetched(services, call, target, where) as instances:
+                if not instances:
+                    return None
+                made = await services.sandbox.report(instances, expected(where), settings.report_max_chars)
+            return Report.model_validate(made)
+        except (ReportUnreadable, NothingFound, RetrieveTooLarge) as exc:
+            if where.sop_class is None and not isinstance(exc, RetrieveTooLarge):
+                return None  # located by modality alone: not a report after all
             return Report(
                 sop_instance_uid=where.keys.instance,
                 series_instance_uid=where.keys.series,
@@ -106,30 +112,40 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
 
 def _checked(**uids: str | None) -> dict[str, str]:
     """The UIDs given, each checked; the audit record names them."""
-    return {name: check_uid(name, value) for name, value in uids.items() if value}
+    return {name: check_uid(name, value) for name, value in uids.items() if value is not None}
 
 
-async def fetch_instance(
+async def locate_instance(
     services: Services,
     call: Call,
     session: str | None,
     sop_uid: str,
     series_uid: str | None,
     study_uid: str | None,
-) -> Dataset:
-    """Resolve the session's PACS, locate one instance by C-FIND and C-GET it into memory."""
+) -> locate.Located:
+    """Resolve the session's PACS and locate one instance on it by C-FIND."""
     target = await services.resolver.resolve(session, call.caller.principal, call.caller.connection_id)
     call.target(target)
+    with services.metrics.timed(target, "c-find"):
+        return await locate.instance(services.client, target, sop_uid, series_uid, study_uid)
+
+
+@asynccontextmanager
+async def fetched(
+    services: Services, call: Call, target: Target | None, where: locate.Located
+) -> AsyncIterator[list[Instance]]:
+    """The located instance(s), retrieved into memory within the call's budget, for the block only."""
+    if target is None:
+        raise AssertionError("fetched() before the call's target was resolved")
     with services.metrics.timed(target, "c-get"):
-        where = await locate.instance(services.client, target, sop_uid, series_uid, study_uid)
-        datasets = await where.fetch(services.client, target, services.settings.max_retrieve_bytes)
-    call.fields.update(instances=1)
-    return the_one(datasets, sop_uid)
+        instances = await where.fetch(services.client, target, call.budget)
+    call.fields["instances"] = call.fields.get("instances", 0) + len(instances)
+    try:
+        yield instances
+    finally:
+        call.budget.give(sum(len(instance) for instance in instances))
 
 
-def the_one(datasets: list[Dataset], sop_uid: str) -> Dataset:
-    """The instance `sop_uid` among those a C-GET brought."""
-    for ds in datasets:
-        if str(ds.get("SOPInstanceUID", "")) == sop_uid:
-            return ds
-    raise NothingFound("the PACS sent no instance with that SOP Instance UID")
+def expected(where: locate.Located) -> Expected:
+    """What the sandbox must find among the instances the PACS sent: this one, where it was located."""
+    return Expected(where.keys.instance or "", where.keys.study, where.keys.series)

@@ -13,8 +13,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Annotated, Any, Final
 
-import anyio
-import anyio.to_thread
 from mcp.server.apps import Apps, client_supports_apps
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
@@ -24,16 +22,15 @@ from dicom_mcp.dicom.errors import InvalidQuery, NothingFound, RetrieveTooLarge
 from dicom_mcp.dicom.locate import Located
 from dicom_mcp.dicom.retrievals import Keys
 from dicom_mcp.dicom.sopclasses import likely
-from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicom.validation import check_uid
-from dicom_mcp.reading.image import NotRenderable
+from dicom_mcp.reading.errors import ReportUnreadable
 from dicom_mcp.services import Services
-from dicom_mcp.tools.call import tool_call
-from dicom_mcp.tools.params import Session, described
-from dicom_mcp.tools.reading import the_one
+from dicom_mcp.tools.call import Call, tool_call
+from dicom_mcp.tools.params import Session, WindowCenter, WindowWidth, described
+from dicom_mcp.tools.reading import expected, fetched
 from dicom_mcp.viewer import study, viewer_html
 from dicom_mcp.viewer.models import FramesResult, SeriesItem, StudyView, ThumbnailsResult
-from dicom_mcp.viewer.pictures import picture
+from dicom_mcp.viewer.pictures import Picture
 from dicom_mcp.viewer.results import Shown, images_meta, pack_frames, pack_thumbnails, study_text
 
 VIEWER_URI: Final = "ui://dicom-mcp/viewer"
@@ -45,24 +42,28 @@ PICTURE_BUDGET: Final = 300_000
 THUMBNAIL_SIZE: Final = 128
 MAX_THUMBNAILS: Final = 24  # series per viewer_thumbnails call
 MAX_FRAMES: Final = 10  # instances per viewer_frames call
-RENDERS_AT_ONCE: Final = 2  # decoding and resizing are CPU work, off the event loop
 
 StudyUid = Annotated[
-    str, Field(description="Study Instance UID of the study the viewer shows", max_length=64)
+    str, Field(description="Study Instance UID of the study the viewer shows", min_length=1, max_length=64)
 ]
-SeriesUid = Annotated[str, Field(description="Series Instance UID of one of its series", max_length=64)]
+SeriesUid = Annotated[
+    str, Field(description="Series Instance UID of one of its series", min_length=1, max_length=64)
+]
 
 
 class Pictures:
-    """Fetch and render instances for the viewer, a few at a time, each within PICTURE_BUDGET."""
+    """Fetch and render instances for the viewer, one at a time, each within PICTURE_BUDGET.
+
+    One at a time: a call then holds one instance in memory, and its pixel budget (the most
+    pixels one render may decode, DICOM_MCP_RENDER_MAX_PIXELS) is spent in a known order.
+    """
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._renders = anyio.CapacityLimiter(RENDERS_AT_ONCE)
 
     async def show(
         self,
-        target: Target,
+        call: Call,
         keys: tuple[str, str],
         entry: study.InstanceEntry,
         modality: str | None,
@@ -71,41 +72,42 @@ class Pictures:
     ) -> Shown:
         """C-GET one instance and render it; a failure of this one instance becomes its reason."""
         services, settings = self._services, self._services.settings
+        pixels = call.fields.setdefault("pixels", 0)
+        left = settings.render_max_pixels - pixels
+        if left <= 0:
+            return Shown(
+                entry,
+                reason=f"this call's budget of {settings.render_max_pixels} decoded pixels "
+                "(DICOM_MCP_RENDER_MAX_PIXELS) is spent: ask for fewer frames at once",
+            )
         where = Located(Keys(keys[0], keys[1], entry.uid), likely(entry.sop_class, modality), entry.sop_class)
         try:
-            with services.metrics.timed(target, "c-get"):
-                got = await where.fetch(services.client, target, settings.max_retrieve_bytes)
-            job = partial(
-                picture,
-                the_one(got, entry.uid),
-                center=window[0],
-                width=window[1],
-                max_size=min(max_size, settings.render_max_size),
-                max_pixels=settings.render_max_pixels,
-                max_bytes=PICTURE_BUDGET * 3 // 4,
-            )
-            return Shown(entry, await anyio.to_thread.run_sync(job, limiter=self._renders))
-        except (NotRenderable, NothingFound, RetrieveTooLarge) as exc:
+            async with fetched(services, call, call.node, where) as instances:
+                made = await services.sandbox.picture(
+                    instances,
+                    expected(where),
+                    center=window[0],
+                    width=window[1],
+                    max_size=min(max_size, settings.render_max_size),
+                    max_pixels=left,
+                    max_bytes=PICTURE_BUDGET * 3 // 4,
+                )
+        except (ReportUnreadable, NothingFound, RetrieveTooLarge) as exc:  # NotRenderable is one too
             return Shown(entry, reason=str(exc))
+        summary = made.result["summary"]
+        call.fields["pixels"] = pixels + int(summary["rows"]) * int(summary["columns"])
+        return Shown(entry, Picture(made.payload, str(made.result["mime_type"]), summary))
 
     async def show_all(self, jobs: Sequence[Callable[[], Awaitable[Shown]]]) -> list[Shown]:
-        """Run `jobs` concurrently (the DICOM client limits associations per node), in their order."""
-        indexed: list[tuple[int, Shown]] = []
-
-        async def run(index: int) -> None:
-            indexed.append((index, await jobs[index]()))
-
-        async with anyio.create_task_group() as group:
-            for index in range(len(jobs)):
-                group.start_soon(run, index)
-        return [shown for _, shown in sorted(indexed, key=lambda pair: pair[0])]
+        """Run `jobs` in their order, one after the other."""
+        return [await job() for job in jobs]
 
 
 def _open_study_viewer(services: Services) -> Callable[..., Awaitable[CallToolResult]]:
     async def open_study_viewer(
         ctx: Context[Any, Any],
         study_instance_uid: Annotated[
-            str, Field(description="Study Instance UID of the study (required)", max_length=64)
+            str, Field(description="Study Instance UID of the study (required)", min_length=1, max_length=64)
         ],
         session: Session = None,
     ) -> Annotated[CallToolResult, StudyView]:
@@ -180,7 +182,7 @@ def _viewer_thumbnails(services: Services, pictures: Pictures) -> Callable[..., 
             jobs = [
                 partial(
                     pictures.show,
-                    target,
+                    call,
                     (study_instance_uid, s.uid),
                     entry,
                     s.modality,
@@ -214,12 +216,8 @@ def _viewer_frames(services: Services, pictures: Pictures) -> Callable[..., Awai
         series_instance_uid: SeriesUid,
         start: Annotated[int, Field(description="Position of the first instance, from 0", ge=0)] = 0,
         count: Annotated[int, Field(description="How many instances", ge=1, le=MAX_FRAMES)] = 5,
-        window_center: Annotated[
-            float | None, Field(description="VOI window center (with window_width)")
-        ] = None,
-        window_width: Annotated[
-            float | None, Field(description="VOI window width (with window_center)", gt=0)
-        ] = None,
+        window_center: WindowCenter = None,
+        window_width: WindowWidth = None,
         max_size: Annotated[
             int, Field(description="Longest side, in pixels (never enlarged)", ge=16, le=1024)
         ] = 512,
@@ -252,7 +250,7 @@ def _viewer_frames(services: Services, pictures: Pictures) -> Callable[..., Awai
                 )
             keys = (study_instance_uid, series_instance_uid)
             jobs = [
-                partial(pictures.show, target, keys, entry, modality, (window_center, window_width), max_size)
+                partial(pictures.show, call, keys, entry, modality, (window_center, window_width), max_size)
                 for entry in window
             ]
             result, images = pack_frames(uids, listed, start, await pictures.show_all(jobs), RESULT_BUDGET)

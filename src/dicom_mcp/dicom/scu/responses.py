@@ -8,6 +8,11 @@ identifier and context ID) for the same queue. Any other message, a response car
 elements (an error comment, say), or an association with its own EVT_DIMSE_RECV handlers, goes
 through pynetdicom's own code. `reactor.install()` puts it in place, behind the fingerprints of
 the pynetdicom methods whose work it does.
+
+It also bounds what a message may bring before pynetdicom has gathered it: with a `byte_limit`
+on the DIMSE provider (a C-GET sets it from its budget), a message whose fragments pass it is
+dropped and the association aborted (`over_limit` says why), so one huge C-STORE is never
+held whole.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ def receive_primitive(self: DIMSEServiceProvider, primitive: Any) -> None:
     """pynetdicom's `receive_primitive`, with plain C-FIND responses read from their bytes."""
     pending: _FindInProgress | None = getattr(self, "_find_in_progress", None)
     fragments = list(getattr(primitive, "presentation_data_value_list", None) or ())
+    if _past_limit(self, fragments, starting=pending is None and self.message is None):
+        return
     if pending is None:
         if self.message is not None or not fragments or self.assoc.get_handlers(evt.EVT_DIMSE_RECV):
             ORIGINAL(self, primitive)
@@ -65,6 +72,23 @@ def receive_primitive(self: DIMSEServiceProvider, primitive: Any) -> None:
             self._find_in_progress = None  # type: ignore[attr-defined]
             _deliver(self, pending)
             return
+
+
+def _past_limit(self: DIMSEServiceProvider, fragments: list[Any], *, starting: bool) -> bool:
+    """Count a message's bytes as they come; past the provider's `byte_limit`, drop it and abort."""
+    limit = getattr(self, "byte_limit", None)
+    if limit is None:
+        return False
+    size = sum(len(data) for _, data in fragments)
+    arrived = size if starting else getattr(self, "_arrived", 0) + size
+    self._arrived = arrived  # type: ignore[attr-defined]
+    if arrived <= limit():
+        return False
+    self.message = None
+    self._find_in_progress = None  # type: ignore[attr-defined]
+    self.over_limit = True  # type: ignore[attr-defined]
+    self.dul.event_queue.put("Evt19")  # an A-ABORT, as for any message we will not take
+    return True
 
 
 def _deliver(self: DIMSEServiceProvider, done: _FindInProgress) -> None:

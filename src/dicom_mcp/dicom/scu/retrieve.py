@@ -5,7 +5,10 @@ in the SCP role negotiated for its SOP class. One presentation context is propos
 class, transfer syntax) pair, uncompressed and the common compressed syntaxes alike, so that a
 PACS that cannot transcode still finds a context for what it stores (measured against Orthanc:
 one context listing five syntaxes gets one accepted, and compressed instances then fail).
-Received instances stay in memory, never on disk, within a byte cap per call.
+Received instances stay in memory, never on disk, as encoded bytes (`instances.py`): each is
+counted against the call's byte budget before it is kept, deflated ones piece by piece as they
+inflate, and a message still arriving is counted as its fragments come (`responses.py`), so a
+PACS that sends more than the budget is stopped before it is held.
 """
 
 from __future__ import annotations
@@ -15,10 +18,8 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Final
 
-from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
     JPEG2000,
-    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
@@ -34,13 +35,14 @@ from pydicom.uid import (
 )
 from pynetdicom import build_context, build_role
 from pynetdicom.dimse_primitives import C_GET, C_MOVE, C_STORE
-from pynetdicom.dsutils import decode
 from pynetdicom.pdu_primitives import SCP_SCU_RoleSelectionNegotiation
 from pynetdicom.presentation import PresentationContext
 
 from dicom_mcp.dicom import failures
 from dicom_mcp.dicom.backend import Moved
-from dicom_mcp.dicom.errors import RetrieveTooLarge
+from dicom_mcp.dicom.budget import Budget, too_large
+from dicom_mcp.dicom.errors import DicomError, PacsError
+from dicom_mcp.dicom.instances import Instance, Malformed, received
 from dicom_mcp.dicom.retrievals import STUDY_ROOT_GET, STUDY_ROOT_MOVE, Keys
 from dicom_mcp.dicom.scu.association import Channel
 from dicom_mcp.dicom.scu.exchange import check_response, context_for, next_message, next_response, syntax_of
@@ -65,16 +67,19 @@ UNCOMPRESSED: Final = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 # DICOM allows 128 presentation contexts per association; one goes to the C-GET model.
 MAX_SOP_CLASSES: Final = 127 // len(STORED_SYNTAXES)
 _OUT_OF_RESOURCES: Final = 0xA702
+_CANNOT_UNDERSTAND: Final = 0xC000
+# Bytes of a DIMSE message's command set and PDV headers beyond its dataset, allowed past the budget.
+COMMAND_SLACK: Final = 64 * 1024
 
 
 @dataclass
 class Retrieved:
-    """Instances received by one C-GET, decoded, in memory."""
+    """Instances received by one C-GET, as encoded bytes, in memory."""
 
-    datasets: list[Dataset] = field(default_factory=list)
-    received_bytes: int = 0
+    instances: list[Instance] = field(default_factory=list)
     failed: int = 0
     warning: int = 0
+    refused: DicomError | None = None  # why the C-GET was cancelled (the budget), if it was
 
 
 def get_contexts(
@@ -98,66 +103,72 @@ def move_contexts() -> list[PresentationContext]:
 
 
 def get(
-    channel: Channel, target: Target, keys: Keys, give_up: float, dimse_timeout: float, max_bytes: int
+    channel: Channel, target: Target, keys: Keys, give_up: float, dimse_timeout: float, budget: Budget
 ) -> Retrieved:
-    """One C-GET; every instance the PACS sends is kept, decoded, until `max_bytes` is passed.
+    """One C-GET; every instance the PACS sends is kept, as bytes, while `budget` lasts.
 
     Raises:
-        RetrieveTooLarge: the instances passed `max_bytes` (the C-GET was cancelled).
+        RetrieveTooLarge: the instances passed the call's budget (the C-GET was cancelled).
+        PacsBusy: the process holds too much for other calls (the C-GET was cancelled).
     """
     assoc = channel.assoc
     context_id, syntax = context_for(assoc, STUDY_ROOT_GET, target)
     request = C_GET()
     request.MessageID, request.AffectedSOPClassUID, request.Priority = 1, STUDY_ROOT_GET, 2
     request.Identifier = BytesIO(keys.encode(syntax))
+    assoc.dimse.byte_limit = lambda: budget.remaining + COMMAND_SLACK  # type: ignore[attr-defined]
     assoc.dimse.send_msg(request, context_id)
     got = Retrieved()
     while True:
-        store_context, message = next_message(assoc, target, give_up, dimse_timeout, first=not got.datasets)
+        try:
+            store_context, message = next_message(
+                assoc, target, give_up, dimse_timeout, first=not got.instances
+            )
+        except PacsError:
+            if getattr(assoc.dimse, "over_limit", False):  # responses.py stopped a message mid-way
+                raise too_large(target.describe(), budget.cap) from None
+            raise
         if isinstance(message, C_STORE):
-            _store(channel, store_context, message, got, max_bytes, context_id)
+            _store(channel, store_context, message, got, budget, (context_id, target.describe()))
             continue
         response, status = check_response(message, target, C_GET, 1)
         if status in failures.PENDING:
             continue
         got.failed = int(response.NumberOfFailedSuboperations or 0)
         got.warning = int(response.NumberOfWarningSuboperations or 0)
-        if got.received_bytes > max_bytes:
-            raise RetrieveTooLarge(
-                f"the instances from {target.describe()} passed the cap of {max_bytes} bytes per call "
-                "(DICOM_MCP_MAX_RETRIEVE_BYTES); ask for fewer, e.g. one instance"
-            )
-        failures.check_retrieve_status("C-GET", status, partial_ok=bool(got.datasets))
+        if got.refused is not None:
+            raise got.refused
+        failures.check_retrieve_status("C-GET", status, partial_ok=bool(got.instances))
         return got
 
 
 def _store(
-    channel: Channel, context_id: int, request: C_STORE, got: Retrieved, max_bytes: int, get_context: int
+    channel: Channel, context_id: int, request: C_STORE, got: Retrieved, budget: Budget, get: tuple[int, str]
 ) -> None:
-    """Answer one C-STORE of a C-GET: keep the instance, or refuse it once past the cap."""
+    """Answer one C-STORE of a C-GET: keep the instance, or refuse it once past the budget."""
     assoc = channel.assoc
     data = request.DataSet.getvalue() if request.DataSet is not None else b""
-    got.received_bytes += len(data)
     status = 0x0000
-    if got.received_bytes > max_bytes:
+    if got.refused is not None:
         status = _OUT_OF_RESOURCES
-        assoc.send_c_cancel(1, context_id=get_context)
     else:
         syntax = syntax_of(assoc, context_id) or ExplicitVRLittleEndian
-        got.datasets.append(_decoded(data, syntax))
+        get_context, where = get
+        try:
+            if syntax != DeflatedExplicitVRLittleEndian:
+                budget.take(len(data), where)
+            got.instances.append(received(data, syntax, lambda size: budget.take(size, where)))
+        except Malformed:
+            status = _CANNOT_UNDERSTAND
+        except DicomError as exc:  # past the call's budget, or the process's
+            got.refused, status = exc, _OUT_OF_RESOURCES
+            assoc.send_c_cancel(1, context_id=get_context)
     response = C_STORE()
     response.MessageIDBeingRespondedTo = request.MessageID
     response.AffectedSOPClassUID = request.AffectedSOPClassUID
     response.AffectedSOPInstanceUID = request.AffectedSOPInstanceUID
     response.Status = status
     assoc.dimse.send_msg(response, context_id)
-
-
-def _decoded(data: bytes, syntax: UID) -> Dataset:
-    ds = decode(BytesIO(data), syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated)
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = syntax
-    return ds
 
 
 def move(

@@ -1,0 +1,154 @@
+"""What a sandbox worker does with a job: parse the instances, pick the one asked for, make the result.
+
+Runs inside the worker process only. A job names the SOP Instance UID it wants (and the study
+and series it was located in): other instances a PACS sent along are ignored, and one with the
+right UID in another study or series is refused, so one patient's report or image is never shown
+as another's. Every failure becomes an `Outcome` error of a known kind with a message of ours,
+naming the cause, never a value read from the instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any, Final
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filereader import read_dataset
+from pydicom.uid import UID
+
+from dicom_mcp.reading import attributes
+from dicom_mcp.reading.errors import ReportUnreadable
+from dicom_mcp.reading.header import header
+from dicom_mcp.reading.image import NotRenderable, render
+from dicom_mcp.reading.report import report
+from dicom_mcp.viewer.pictures import picture
+
+UNREADABLE: Final = "unreadable"
+NOT_RENDERABLE: Final = "not_renderable"
+NOT_FOUND: Final = "not_found"
+MISMATCH: Final = "mismatch"
+
+
+class JobFailed(Exception):
+    """A job's failure, of a kind the service maps to its own error."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A job's JSON result and its bytes (a picture), or nothing and an error."""
+
+    result: dict[str, Any]
+    payload: bytes = b""
+
+
+def run(job: dict[str, Any], blobs: list[tuple[bytes, str]]) -> Outcome:
+    """Run the job `job["kind"]` over the instances in `blobs` ((bytes, transfer syntax) pairs).
+
+    Raises:
+        JobFailed: see the module docstring.
+    """
+    kind = str(job.get("kind"))
+    make = _JOBS.get(kind)
+    if make is None:
+        raise JobFailed(UNREADABLE, f"unknown job {kind!r}")
+    failure = NOT_RENDERABLE if kind in ("render", "picture") else UNREADABLE
+    try:
+        ds = chosen(blobs, job.get("expected") or {})
+        return make(ds, job.get("options") or {})
+    except JobFailed:
+        raise
+    except NotRenderable as exc:
+        raise JobFailed(NOT_RENDERABLE, str(exc)) from None
+    except ReportUnreadable as exc:
+        raise JobFailed(UNREADABLE, str(exc)) from None
+    except MemoryError:
+        raise
+    except RecursionError:
+        raise JobFailed(failure, "the instance is nested too deeply to read") from None
+    except Exception as exc:  # pydicom, pypdf, numpy and Pillow raise many kinds; texts may quote values
+        what = "shown" if failure == NOT_RENDERABLE else "read"
+        raise JobFailed(failure, f"the instance could not be {what} ({type(exc).__name__})") from None
+
+
+def chosen(blobs: list[tuple[bytes, str]], expected: dict[str, str]) -> Dataset:
+    """The instance with the expected SOP Instance UID, checked against its study and series."""
+    wanted = expected.get("sop")
+    for data, syntax in blobs:
+        try:
+            ds = parsed(data, syntax)
+            uid = attributes.text(ds, "SOPInstanceUID")
+        except MemoryError:
+            raise
+        except Exception:  # an unreadable extra instance is not the one asked for
+            if len(blobs) == 1:
+                raise
+            continue
+        if wanted and uid != wanted:
+            continue  # another instance the PACS sent along: never used
+        for level, keyword in (("study", "StudyInstanceUID"), ("series", "SeriesInstanceUID")):
+            if expected.get(level) and attributes.text(ds, keyword) != expected[level]:
+                raise JobFailed(
+                    MISMATCH,
+                    f"the PACS sent an instance with that SOP Instance UID that does not belong to the {level} "
+                    "it was located in; it is not shown",
+                )
+        return ds
+    raise JobFailed(NOT_FOUND, "the PACS sent no instance with that SOP Instance UID")
+
+
+def parsed(data: bytes, syntax: str) -> Dataset:
+    """The dataset of `data`, encoded in `syntax` ("" for a file whose encoding must be guessed)."""
+    if not syntax:
+        return dcmread(BytesIO(data), force=True)
+    uid = UID(syntax)
+    ds = read_dataset(BytesIO(data), uid.is_implicit_VR, uid.is_little_endian)
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = uid
+    return ds
+
+
+def _header(ds: Dataset, options: dict[str, Any]) -> Outcome:
+    return Outcome({"header": header(ds)})
+
+
+def _report(ds: Dataset, options: dict[str, Any]) -> Outcome:
+    return Outcome({"report": report(ds, int(options["max_chars"]))})
+
+
+def _render(ds: Dataset, options: dict[str, Any]) -> Outcome:
+    rendered = render(
+        ds,
+        frame=int(options["frame"]),
+        center=options.get("center"),
+        width=options.get("width"),
+        max_size=int(options["max_size"]),
+        max_pixels=int(options["max_pixels"]),
+    )
+    return Outcome({"summary": rendered.summary, "mime_type": "image/png"}, rendered.png)
+
+
+def _picture(ds: Dataset, options: dict[str, Any]) -> Outcome:
+    shown = picture(
+        ds,
+        center=options.get("center"),
+        width=options.get("width"),
+        max_size=int(options["max_size"]),
+        max_pixels=int(options["max_pixels"]),
+        max_bytes=int(options["max_bytes"]),
+    )
+    return Outcome({"summary": shown.summary, "mime_type": shown.mime_type}, shown.data)
+
+
+_JOBS: Final[dict[str, Callable[[Dataset, dict[str, Any]], Outcome]]] = {
+    "header": _header,
+    "report": _report,
+    "render": _render,
+    "picture": _picture,
+}
