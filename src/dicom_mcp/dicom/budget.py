@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from dicom_mcp.dicom.errors import PacsBusy, RetrieveTooLarge
+from dicom_mcp.dicom.errors import RetrieveTooLarge, ServiceBusy
 
 
 class Pool:
@@ -26,11 +26,11 @@ class Pool:
         """Hold `size` more bytes.
 
         Raises:
-            PacsBusy: other calls hold so much that these would pass the cap.
+            ServiceBusy: other calls hold so much that these would pass the cap.
         """
         with self._lock:
             if self.held + size > self.cap:
-                raise PacsBusy(
+                raise ServiceBusy(
                     f"the service is busy: calls in flight already hold {self.held} bytes of instances, "
                     f"and this one would pass the cap of {self.cap} (DICOM_MCP_MAX_BYTES_IN_FLIGHT); "
                     "try again in a moment"
@@ -60,7 +60,7 @@ class Budget:
 
         Raises:
             RetrieveTooLarge: the call would pass its cap.
-            PacsBusy: the process is holding too much for other calls.
+            ServiceBusy: the process is holding too much for other calls.
         """
         with self._lock:
             if self.held + size > self.cap:

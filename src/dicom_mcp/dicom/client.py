@@ -40,7 +40,13 @@ import anyio.to_thread
 from dicom_mcp.dicom import failures, scu
 from dicom_mcp.dicom.backend import ClientConfig, FindResult, Moved, Progress
 from dicom_mcp.dicom.budget import Budget
-from dicom_mcp.dicom.errors import IdentifierNotEncodable, PacsBusy, PacsError, QueryFailed, RetrieveTooLarge
+from dicom_mcp.dicom.errors import (
+    IdentifierNotEncodable,
+    PacsError,
+    QueryFailed,
+    RetrieveTooLarge,
+    ServiceBusy,
+)
 from dicom_mcp.dicom.instances import Instance
 from dicom_mcp.dicom.opener import Opener
 from dicom_mcp.dicom.pool import Lease, Pool, PoolTimeout
@@ -190,7 +196,7 @@ class DicomClient:
                 with self._tracked(channel), self._explained():
                     result = exchange(channel)
                 settled = True
-            except (QueryFailed, RetrieveTooLarge, PacsBusy):
+            except (QueryFailed, RetrieveTooLarge, ServiceBusy):
                 settled = True
                 raise
             finally:

@@ -5,6 +5,7 @@
     │   └── IdentifierNotEncodable  pydicom could not encode it; nothing was sent
     ├── NothingFound            the PACS holds nothing with the UIDs asked for
     ├── RetrieveTooLarge        a C-GET brought more bytes than one call may hold
+    ├── ServiceBusy             this service holds (or parses) as much as it may: try again shortly
     └── PacsError               talking to the PACS went wrong
         ├── PacsUnreachable     no TCP connection (refused, no route, DNS)
         ├── AssociationRejected the PACS refused the association (reason given)
@@ -74,6 +75,10 @@ class NothingFound(DicomError):
 
 class RetrieveTooLarge(DicomError):
     """A retrieval brought more bytes than one call may hold in memory (the C-GET was cancelled)."""
+
+
+class ServiceBusy(DicomError):
+    """The service is at its own limit (bytes in flight, parsing workers), whatever the PACS."""
 
 
 class TlsSetupError(DicomError, ConfigurationError):

@@ -19,7 +19,7 @@ import anyio
 import anyio.abc
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from dicom_mcp.dicom.errors import NothingFound, PacsBusy
+from dicom_mcp.dicom.errors import NothingFound, ServiceBusy
 from dicom_mcp.dicom.instances import Instance
 from dicom_mcp.reading.errors import ReadStopped, ReportUnreadable, WrongInstance
 from dicom_mcp.reading.image import NotRenderable
@@ -119,7 +119,7 @@ class Sandbox:
         with anyio.move_on_after(timeout) as waiting:
             await self._limiter.acquire()
         if waiting.cancelled_caught:
-            raise PacsBusy(
+            raise ServiceBusy(
                 f"every reading process stayed busy for {timeout:g} s (DICOM_MCP_PARSE_WORKERS); try again shortly"
             )
         try:

@@ -138,9 +138,19 @@ def _rule(schema: Mapping[str, Any]) -> str:
         if low is not None:
             return f"an integer of at least {low}"
         return "an integer"
+    if kind == "number":
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        high = schema.get("maximum")
+        above = "above" if "exclusiveMinimum" in schema else "from"
+        return (
+            f"a finite number {above} {low:g} to {high:g}"
+            if low is not None and high is not None
+            else "a number"
+        )
     if kind == "string":
         limit = schema.get("maxLength")
-        return f"a string of at most {limit} characters" if limit else "a string"
+        kind_of = "a non-empty string" if schema.get("minLength") else "a string"
+        return f"{kind_of} of at most {limit} characters" if limit else kind_of
     if kind == "array":
         limit = schema.get("maxItems")
         return f"a list of at most {limit} strings" if limit else "a list of strings"

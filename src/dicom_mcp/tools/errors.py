@@ -14,7 +14,7 @@ from typing import Final
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from dicom_mcp.dicom.errors import InvalidQuery, NothingFound, PacsError, RetrieveTooLarge
+from dicom_mcp.dicom.errors import InvalidQuery, NothingFound, PacsError, RetrieveTooLarge, ServiceBusy
 from dicom_mcp.errors import ConfigurationError
 from dicom_mcp.reading.errors import ReportUnreadable
 from dicom_mcp.reading.image import NotRenderable
@@ -31,6 +31,7 @@ PREFIXES: Final[tuple[tuple[type[Exception], str], ...]] = (
     (InvalidQuery, "invalid input: "),
     (NothingFound, "not found: "),
     (RetrieveTooLarge, "too large: "),
+    (ServiceBusy, "busy: "),
     (MoveRefused, "move refused: "),
     (NotRenderable, "cannot render: "),
     (ReportUnreadable, "unreadable: "),

@@ -8,6 +8,7 @@ third field). Pending C-MOVE responses become progress notifications when the cl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio.from_thread
@@ -52,9 +53,14 @@ def register_move_tools(server: MCPServer[Any], services: Services) -> None:
         return services.nodes.targets[name]
 
     async def run(
-        ctx: Context[Any, Any], tool: str, keys: Keys, destination: str, session: str | None
+        ctx: Context[Any, Any],
+        tool: str,
+        uids: Callable[[], Keys],
+        destination: str,
+        session: str | None,
     ) -> MoveResult:
         async with tool_call(services, ctx, tool, "move", session) as call:
+            keys = uids()  # checked inside the call: a refusal is audited like any other
             to = destination_of(destination)
             call.fields.update(destination=destination, destination_ae_title=to.ae_title)
             target = await services.resolver.resolve(
@@ -81,29 +87,41 @@ def register_move_tools(server: MCPServer[Any], services: Services) -> None:
 
     async def move_study(
         ctx: Context[Any, Any],
-        study_instance_uid: Annotated[str, Field(description="Study Instance UID (required)", max_length=64)],
+        study_instance_uid: Annotated[
+            str, Field(description="Study Instance UID (required)", min_length=1, max_length=64)
+        ],
         destination: Annotated[str, _destination_field()],
         session: Session = None,
     ) -> MoveResult:
         """Send a whole study from the PACS to a registered destination (C-MOVE), e.g. a workstation or an
         AI pipeline; returns how many instances arrived and failed."""
-        keys = Keys(check_uid("study_instance_uid", study_instance_uid))
-        return await run(ctx, "move_study", keys, destination, session)
+        return await run(
+            ctx,
+            "move_study",
+            lambda: Keys(check_uid("study_instance_uid", study_instance_uid)),
+            destination,
+            session,
+        )
 
     async def move_series(
         ctx: Context[Any, Any],
         series_instance_uid: Annotated[
-            str, Field(description="Series Instance UID (required)", max_length=64)
+            str, Field(description="Series Instance UID (required)", min_length=1, max_length=64)
         ],
         destination: Annotated[str, _destination_field()],
         study_instance_uid: Annotated[
-            str | None, Field(description="Its Study Instance UID, if known", max_length=64)
+            str | None, Field(description="Its Study Instance UID, if known", min_length=1, max_length=64)
         ] = None,
         session: Session = None,
     ) -> MoveResult:
         """Send one series from the PACS to a registered destination (C-MOVE)."""
-        study = check_uid("study_instance_uid", study_instance_uid) if study_instance_uid else ""
-        keys = Keys(study, check_uid("series_instance_uid", series_instance_uid))
+
+        def keys() -> Keys:
+            study = (
+                check_uid("study_instance_uid", study_instance_uid) if study_instance_uid is not None else ""
+            )
+            return Keys(study, check_uid("series_instance_uid", series_instance_uid))
+
         return await run(ctx, "move_series", keys, destination, session)
 
     for tool in (move_study, move_series):

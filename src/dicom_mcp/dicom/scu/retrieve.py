@@ -109,7 +109,7 @@ def get(
 
     Raises:
         RetrieveTooLarge: the instances passed the call's budget (the C-GET was cancelled).
-        PacsBusy: the process holds too much for other calls (the C-GET was cancelled).
+        ServiceBusy: the process holds too much for other calls (the C-GET was cancelled).
     """
     assoc = channel.assoc
     context_id, syntax = context_for(assoc, STUDY_ROOT_GET, target)
