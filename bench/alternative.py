@@ -33,7 +33,7 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dico
 CALLING_AET = "BASELINE"
 LAUNCH = (
     "import sys\n"
-    "from dicom_mcp.server import create_dicom_mcp_server\n"
+    "from dicom_mcp.transport.server import create_dicom_mcp_server\n"
     "server = create_dicom_mcp_server(sys.argv[1])\n"
     "server.settings.port = int(sys.argv[2])\n"
     "server.run('sse')\n"

@@ -22,8 +22,8 @@ from bench.measure import cpu_seconds, percentile
 from bench.pacs import BIG_SERIES_SIZE, FAST_FIND, SLOW_FIND, BenchData, run_bench_orthanc
 from bench.report import Report, Row, ms
 from bench.sections import Bed, verdict_row
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.queries import Query, build_query
+from dicom_mcp.model.levels import Level
+from dicom_mcp.model.queries import Query, build_query
 from testbeds.clients import mcp_client
 from testbeds.pacs import RunningPacs
 from testbeds.service import RunningService

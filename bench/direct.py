@@ -12,7 +12,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 
-from dicom_mcp.dicom.queries import Query
+from dicom_mcp.model.queries import Query
 
 BENCH_AET = "BENCHSCU"
 _PENDING = (0xFF00, 0xFF01)

@@ -22,8 +22,8 @@ from bench.mcpload import Call, Tally, concurrent, sequential, studies_calls
 from bench.measure import CpuMeter, percentile
 from bench.pacs import BenchData
 from bench.report import Report, Row, ms
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.queries import Query, build_query
+from dicom_mcp.model.levels import Level
+from dicom_mcp.model.queries import Query, build_query
 from testbeds.net import AssociationSampler, count_established
 from testbeds.pacs import RunningPacs
 from testbeds.service import RunningService

@@ -33,6 +33,8 @@ python3 -m venv .venv
 .venv/bin/ruff check
 .venv/bin/ruff format --check
 .venv/bin/mypy
+# The architecture (pyproject.toml, [tool.importlinter]): layers point down, pynetdicom stays in dimse/.
+.venv/bin/lint-imports
 
 # pytest exits 5 when it collected nothing: that must fail too, and it does under `set -e`.
 .venv/bin/python -m pytest "$@"

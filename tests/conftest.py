@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from dicom_mcp.dicom.client import configure_pynetdicom
+from dicom_mcp.dimse.reactor import configure_pynetdicom
 from dicom_mcp.logs import cap_body_loggers
 from testbeds.clients import stdio_client
 from testbeds.pacs import build_dataset, run_dcmqrscp, run_orthanc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from dicom_mcp.lifecycle import QUIET_PERIOD, Activity
+from dicom_mcp.state.activity import QUIET_PERIOD, Activity
 
 
 def test_a_request_in_flight_keeps_the_process_busy() -> None:

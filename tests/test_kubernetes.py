@@ -20,10 +20,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from dicom_mcp.nodes import load_nodes
-from dicom_mcp.readiness import ECHO_TIMEOUT as READY_ECHO_TIMEOUT
+from dicom_mcp.pacs.nodes import load_nodes
 from dicom_mcp.security.auth import load_api_keys
 from dicom_mcp.settings import Settings, environment_names
+from dicom_mcp.transport.readiness import ECHO_TIMEOUT as READY_ECHO_TIMEOUT
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFESTS = REPO / "deploy" / "kubernetes"

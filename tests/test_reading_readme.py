@@ -6,7 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from dicom_mcp.nodes import load_nodes
+from dicom_mcp.pacs.nodes import load_nodes
 from dicom_mcp.security.auth import load_api_keys
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -23,9 +23,9 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp_types import CallToolResult
 from PIL import Image
 
-from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
 from dicom_mcp.tools.viewer import PICTURE_BUDGET, RESULT_BUDGET, VIEWER_URI
+from dicom_mcp.transport.server import build_server
 from dicom_mcp.viewer.models import IMAGES_META
 from testbeds.clients import call_error
 from testbeds.pacs import RunningPacs

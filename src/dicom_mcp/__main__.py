@@ -14,13 +14,14 @@ import anyio
 from pydantic import ValidationError
 
 from dicom_mcp.demo import SampleArchive, sample_datasets, start_sample_archive, start_sample_pacs
-from dicom_mcp.dicom.target import Target
+from dicom_mcp.dimse.reactor import configure_pynetdicom
 from dicom_mcp.errors import ConfigurationError
-from dicom_mcp.http import serve_http
 from dicom_mcp.logs import configure_logging
-from dicom_mcp.nodes import NodeRegistry
+from dicom_mcp.model.target import Target
+from dicom_mcp.pacs.nodes import NodeRegistry
 from dicom_mcp.settings import Settings
-from dicom_mcp.stdio import serve_stdio
+from dicom_mcp.transport.http import serve_http
+from dicom_mcp.transport.stdio import serve_stdio
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> None:
     overrides: dict[str, Any] = {
         key: value for key in ("transport", "host", "port") if (value := getattr(args, key)) is not None
     }
+    configure_pynetdicom()  # pynetdicom and pydicom for the whole process, before any association
     with ExitStack() as stack:
         demo = stack.enter_context(_sample_pacs(overrides)) if args.demo else None
         settings = Settings(**overrides)

@@ -1,7 +1,7 @@
 """Logging set-up: one record per line on stderr (stdout may carry MCP stdio), JSON by default.
 
 No logger of this package ever receives patient data; pynetdicom's identifier logging is off
-(`dicom.reactor.configure_pynetdicom`), the SDK's message tracing is capped at INFO, because
+(`dimse.reactor.configure_pynetdicom`), the SDK's message tracing is capped at INFO, because
 at DEBUG it would write whole JSON-RPC messages, tool arguments included, and httpx's request
 lines (QIDO-RS URLs hold query values) are silenced.
 """

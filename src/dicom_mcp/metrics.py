@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from dicom_mcp.dicom.target import Target
+from dicom_mcp.model.target import Target
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -23,7 +23,7 @@ def node_label(target: Target) -> str:
 
 
 class LeaseCounts(Protocol):
-    """What the shared association slots report (limits/leases.py)."""
+    """What the shared association slots report (state/limits/leases.py)."""
 
     @property
     def held(self) -> int: ...

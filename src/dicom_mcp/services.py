@@ -3,75 +3,27 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from dicom_mcp.dicom.backend import ClientConfig, FindResult, Moved, Progress
-from dicom_mcp.dicom.budget import Budget, Pool
-from dicom_mcp.dicom.client import DicomClient
-from dicom_mcp.dicom.instances import Instance
-from dicom_mcp.dicom.queries import Query
-from dicom_mcp.dicom.retrievals import Keys
-from dicom_mcp.dicom.target import Target
 from dicom_mcp.dicomweb.client import DicomWebClient
-from dicom_mcp.lifecycle import Activity
-from dicom_mcp.limits import Limits, build_limits
+from dicom_mcp.dimse.client import DicomClient
 from dicom_mcp.metrics import Metrics
-from dicom_mcp.nodes import NodeRegistry, load_nodes
+from dicom_mcp.model.target import Target
+from dicom_mcp.pacs.backend import ClientConfig
+from dicom_mcp.pacs.budget import Budget, Pool
+from dicom_mcp.pacs.nodes import NodeRegistry, load_nodes
+from dicom_mcp.pacs.router import Backends
 from dicom_mcp.sandbox import Sandbox, SandboxConfig
 from dicom_mcp.security.audit import AuditSink
-from dicom_mcp.security.targets import MoveRefused, TargetPolicy
-from dicom_mcp.sessions.memory import MemoryStore
-from dicom_mcp.sessions.redis import RedisStore
-from dicom_mcp.sessions.redis_link import is_redis
-from dicom_mcp.sessions.resolver import SessionResolver
-from dicom_mcp.sessions.store import SessionStore
+from dicom_mcp.security.targets import TargetPolicy
 from dicom_mcp.settings import Settings
-
-
-class Backends:
-    """The backend contract the tools call, routed by each target's protocol: DIMSE or DICOMweb."""
-
-    def __init__(self, dimse: DicomClient, web: DicomWebClient) -> None:
-        self.dimse = dimse
-        self.web = web
-
-    def _for(self, target: Target) -> DicomClient | DicomWebClient:
-        return self.web if target.web is not None else self.dimse
-
-    async def echo(self, target: Target, deadline: float | None = None) -> float:
-        return await self._for(target).echo(target, deadline)
-
-    async def find(self, target: Target, query: Query, limit: int) -> FindResult:
-        return await self._for(target).find(target, query, limit)
-
-    async def get(
-        self, target: Target, keys: Keys, sop_classes: Sequence[str], budget: Budget
-    ) -> list[Instance]:
-        return await self._for(target).get(target, keys, sop_classes, budget)
-
-    async def move(
-        self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None = None
-    ) -> Moved:
-        if target.web is not None:
-            raise MoveRefused(
-                f"{target.describe()} speaks DICOMweb, which has no move: move_study and move_series "
-                "work on DIMSE nodes only (list_dicom_nodes shows them)"
-            )
-        return await self.dimse.move(target, keys, destination_ae, progress)
-
-    @property
-    def open_associations(self) -> int:
-        """DIMSE associations carrying an operation, and DICOMweb operations running."""
-        return self.dimse.open_associations + self.web.in_flight
-
-    def abort_all(self) -> int:
-        """Stop every running operation, on both protocols (at shutdown). Blocking: from a worker thread."""
-        return self.dimse.abort_all() + self.web.abort_all()
-
-    async def aclose(self) -> None:
-        """Close the DICOMweb connections (DIMSE associations end on their own)."""
-        await self.web.aclose()
+from dicom_mcp.state.activity import Activity
+from dicom_mcp.state.limits import Limits, build_limits
+from dicom_mcp.state.redis_link import is_redis
+from dicom_mcp.state.sessions.memory import MemoryStore
+from dicom_mcp.state.sessions.redis import RedisStore
+from dicom_mcp.state.sessions.resolver import SessionResolver
+from dicom_mcp.state.sessions.store import SessionStore
 
 
 @dataclass

@@ -22,7 +22,7 @@ from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 
 from dicom_mcp.demo import SamplePacs, sample_datasets, start_sample_pacs
 from dicom_mcp.demo.data import plan
-from dicom_mcp.dicom.scu import VERIFICATION
+from dicom_mcp.dimse.scu import VERIFICATION
 from testbeds.faults import closed_port, stop_server
 from testbeds.pacs import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, RunningPacs
 from testbeds.pacs.orthanc import orthanc_get, run_orthanc

@@ -21,7 +21,6 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from dicom_mcp.demo import (
     ARCHIVE_AE_TITLE,
-    NotLoopback,
     SampleArchive,
     SamplePacs,
     sample_datasets,
@@ -29,6 +28,7 @@ from dicom_mcp.demo import (
     start_sample_pacs,
 )
 from dicom_mcp.demo.index import Entity, Index
+from dicom_mcp.errors import NotLoopback
 from testbeds.net import free_port, is_listening
 from testbeds.poll import until
 

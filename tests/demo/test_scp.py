@@ -11,7 +11,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGLSLossless
 from pynetdicom import AE, build_role, evt
 
-from dicom_mcp.demo import NotLoopback, SamplePacs, check_loopback, sample_datasets, start_sample_pacs
+from dicom_mcp.demo import SamplePacs, check_loopback, sample_datasets, start_sample_pacs
+from dicom_mcp.errors import NotLoopback
 from testbeds.net import is_listening
 from testbeds.pacs.common import STUDY_ROOT_FIND, c_echo, c_find
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dicom_mcp.dicom.budget import Budget, Pool
-from dicom_mcp.dicom.errors import RetrieveTooLarge, ServiceBusy
+from dicom_mcp.errors import RetrieveTooLarge, ServiceBusy
+from dicom_mcp.pacs.budget import Budget, Pool
 
 
 def test_a_call_past_its_cap_is_too_large_and_holds_nothing_more() -> None:

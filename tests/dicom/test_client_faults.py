@@ -10,8 +10,9 @@ import anyio
 import pytest
 from pynetdicom import AE
 
-from dicom_mcp.dicom.client import ClientConfig, DicomClient
-from dicom_mcp.dicom.errors import (
+from dicom_mcp.dimse.client import ClientConfig, DicomClient
+from dicom_mcp.dimse.scu import VERIFICATION
+from dicom_mcp.errors import (
     AssociationAborted,
     AssociationRejected,
     IdentifierNotEncodable,
@@ -22,10 +23,9 @@ from dicom_mcp.dicom.errors import (
     PacsUnreachable,
     QueryFailed,
 )
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.queries import Query, build_query
-from dicom_mcp.dicom.scu import VERIFICATION
-from dicom_mcp.dicom.target import Target
+from dicom_mcp.model.levels import Level
+from dicom_mcp.model.queries import Query, build_query
+from dicom_mcp.model.target import Target
 from testbeds.faults import (
     FaultPacs,
     FindHandler,

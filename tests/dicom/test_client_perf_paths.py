@@ -19,12 +19,12 @@ import pytest
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 
-from dicom_mcp.dicom.client import ClientConfig, DicomClient
-from dicom_mcp.dicom.errors import PacsTimeout
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.queries import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, Query, build_query
-from dicom_mcp.dicom.scu import VERIFICATION
-from dicom_mcp.dicom.target import Target
+from dicom_mcp.dimse.client import ClientConfig, DicomClient
+from dicom_mcp.dimse.scu import VERIFICATION
+from dicom_mcp.errors import PacsTimeout
+from dicom_mcp.model.levels import Level
+from dicom_mcp.model.queries import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, Query, build_query
+from dicom_mcp.model.target import Target
 from testbeds.faults import stop_server
 from testbeds.net import AssociationSampler, connections_to, own_sockets_to
 from testbeds.pacs import Catalog, RunningPacs

@@ -17,8 +17,8 @@ from pynetdicom.dimse_messages import C_ECHO_RSP, C_FIND_RQ, C_FIND_RSP
 from pynetdicom.dimse_primitives import C_ECHO, C_FIND
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind  # type: ignore[attr-defined]
 
-from dicom_mcp.dicom import commands, reactor
-from dicom_mcp.dicom.scu import responses
+from dicom_mcp.dimse import commands, reactor
+from dicom_mcp.dimse.scu import responses
 from testbeds.faults import FaultPacs, fault_pacs
 
 STUDY_ROOT = "1.2.840.10008.5.1.4.1.2.2.1"

@@ -9,9 +9,9 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from dicom_mcp.dicom.budget import Budget
-from dicom_mcp.dicom.errors import RetrieveTooLarge
-from dicom_mcp.dicom.instances import Malformed, from_file, inflate, received
+from dicom_mcp.errors import RetrieveTooLarge
+from dicom_mcp.model.instances import Malformed, from_file, inflate, received
+from dicom_mcp.pacs.budget import Budget
 from dicom_mcp.sandbox.jobs import parsed
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from dicom_mcp.dicom.errors import PacsBusy
-from dicom_mcp.dicom.pool import Lease, Pool, PoolTimeout
+from dicom_mcp.dimse.pool import Lease, Pool
+from dicom_mcp.errors import PacsBusy, PoolTimeout
 from testbeds.poll import until
 
 LIFETIME = 0.3

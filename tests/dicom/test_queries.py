@@ -1,7 +1,7 @@
 """Identifiers carry the level, the unique keys, the return keys and the right character set."""
 
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.queries import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, build_query
+from dicom_mcp.model.levels import Level
+from dicom_mcp.model.queries import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, build_query
 
 
 def test_patient_level_uses_patient_root_and_others_study_root() -> None:

@@ -13,8 +13,8 @@ from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
-from dicom_mcp.dicom import reactor
-from dicom_mcp.dicom.scu import responses
+from dicom_mcp.dimse import reactor
+from dicom_mcp.dimse.scu import responses
 from dicom_mcp.errors import ConfigurationError
 
 

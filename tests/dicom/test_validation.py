@@ -4,9 +4,10 @@ import pytest
 from pydicom.datadict import DicomDictionary
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from dicom_mcp.dicom.errors import InvalidQuery
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.queries import Query, build_query, return_keys
+from dicom_mcp.dimse.identifiers import encode_query
+from dicom_mcp.errors import InvalidQuery
+from dicom_mcp.model.levels import Level
+from dicom_mcp.model.queries import Query, build_query, return_keys
 
 
 def patients(**matching: str) -> object:
@@ -191,4 +192,4 @@ def test_every_keyword_accepted_as_a_return_key_can_be_encoded(syntax: UID) -> N
             keys = return_keys(Level.INSTANCE, "minimal", [keyword], None)
         except InvalidQuery:
             continue
-        assert Query(Level.INSTANCE, (), keys).encode(syntax), keyword
+        assert encode_query(Query(Level.INSTANCE, (), keys), syntax), keyword

@@ -4,7 +4,7 @@ import json
 
 from pydicom.dataset import Dataset
 
-from dicom_mcp.dicom.values import shape_identifier
+from dicom_mcp.model.values import shape_identifier
 
 
 def test_values_are_json_safe() -> None:

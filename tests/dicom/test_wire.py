@@ -7,11 +7,12 @@ import itertools
 import pytest
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian
 
-from dicom_mcp.dicom import wire
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.presets import PRESET_NAMES
-from dicom_mcp.dicom.queries import Query, build_query
-from dicom_mcp.dicom.validation import written
+from dicom_mcp.dimse import wire
+from dicom_mcp.dimse.identifiers import encode_query, written_by_pydicom
+from dicom_mcp.model.levels import Level
+from dicom_mcp.model.presets import PRESET_NAMES
+from dicom_mcp.model.queries import Query, build_query
+from dicom_mcp.model.validation import written
 
 LITTLE_ENDIAN = [(True, "implicit"), (False, "explicit")]
 
@@ -71,8 +72,8 @@ def test_the_direct_bytes_are_pydicoms_bytes(implicit: bool, label: str) -> None
 def test_encode_gives_the_same_bytes_either_way() -> None:
     for query in queries():
         for syntax in (UID("1.2.840.10008.1.2"), ExplicitVRLittleEndian, DeflatedExplicitVRLittleEndian):
-            fast = query.encode(syntax)
-            slow = query._written({"implicit_vr": syntax.is_implicit_VR, "little_endian": True})
+            fast = encode_query(query, syntax)
+            slow = written_by_pydicom(query, {"implicit_vr": syntax.is_implicit_VR, "little_endian": True})
             if not syntax.is_deflated:
                 assert fast == slow
 
@@ -80,13 +81,13 @@ def test_encode_gives_the_same_bytes_either_way() -> None:
 def test_what_needs_a_character_set_goes_to_pydicom() -> None:
     query = build_query(Level.PATIENT, {"PatientName": ("name_pattern", "MÜLLER*")}, None, None, None)
     assert wire.encoded(query.elements(), implicit_vr=False, little_endian=True) is None
-    assert b"ISO_IR 100" in query.encode(ExplicitVRLittleEndian)
+    assert b"ISO_IR 100" in encode_query(query, ExplicitVRLittleEndian)
 
 
 def test_big_endian_and_context_dependent_vrs_go_to_pydicom() -> None:
     query = build_query(Level.STUDY, {}, "minimal", None, None)
     assert wire.encoded(query.elements(), implicit_vr=False, little_endian=False) is None
-    assert query.encode(ExplicitVRBigEndian) == written(
+    assert encode_query(query, ExplicitVRBigEndian) == written(
         query.identifier(), implicit_vr=False, little_endian=False
     )
     # SmallestImagePixelValue is "US or SS": its VR depends on PixelRepresentation.

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
+from dicom_mcp.transport.server import build_server
 from testbeds.clients import call_ok
 from testbeds.pacs import RunningPacs
 from tests.tools.conftest import ClientFactory, settings_for

@@ -9,8 +9,8 @@ import pytest
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
-from dicom_mcp.dicom.values import shape_identifier
 from dicom_mcp.dicomweb.dicomjson import NotDicomJson, element_value, shape
+from dicom_mcp.model.values import shape_identifier
 
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("PatientName", {"vr": "PN", "Value": [{"Alphabetic": "SMITH^JOHN"}]}),

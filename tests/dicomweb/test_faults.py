@@ -14,28 +14,30 @@ import anyio
 import pytest
 from mcp import Client
 
-from dicom_mcp.dicom.budget import Budget
-from dicom_mcp.dicom.client import ClientConfig
-from dicom_mcp.dicom.errors import (
+from dicom_mcp.dicomweb.client import DicomWebClient
+from dicom_mcp.dimse.client import ClientConfig
+from dicom_mcp.errors import (
+    AccessRefused,
+    AnswerCutShort,
     AssociationAborted,
+    ConfigurationError,
+    MalformedAnswer,
     PacsBusy,
     PacsTimeout,
     PacsUnreachable,
     QueryFailed,
     RetrieveTooLarge,
 )
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.queries import Query, build_query
-from dicom_mcp.dicom.retrievals import Keys
-from dicom_mcp.dicom.target import Target, WebSettings
-from dicom_mcp.dicomweb.client import DicomWebClient
-from dicom_mcp.dicomweb.errors import AccessRefused, AnswerCutShort, MalformedAnswer
-from dicom_mcp.errors import ConfigurationError
-from dicom_mcp.limits.leases import RedisLeases
+from dicom_mcp.model.levels import Level
+from dicom_mcp.model.queries import Query, build_query
+from dicom_mcp.model.retrievals import Keys
+from dicom_mcp.model.target import Target, WebSettings
+from dicom_mcp.pacs.budget import Budget
 from dicom_mcp.sandbox.jobs import parsed
-from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
+from dicom_mcp.state.limits.leases import RedisLeases
+from dicom_mcp.transport.server import build_server
 from testbeds.clients import call_error, call_ok
 from testbeds.dicomweb import (
     INSTANCE_UID,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dicom_mcp.nodes import NodesFileError, load_nodes
+from dicom_mcp.errors import NodesFileError
+from dicom_mcp.pacs.nodes import load_nodes
 
 
 def nodes(tmp_path: Path, body: str) -> Path:

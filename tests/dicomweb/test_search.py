@@ -7,10 +7,10 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.queries import build_query
 from dicom_mcp.dicomweb.matching import LocalMatch, sendable_prefix
 from dicom_mcp.dicomweb.search import plan, url_path
+from dicom_mcp.model.levels import Level
+from dicom_mcp.model.queries import build_query
 
 STUDY, SERIES, SOP = "1.2.3", "1.2.3.4", "1.2.3.4.5"
 

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Callable
 import anyio
 import pytest
 
-from dicom_mcp.limits.open_sessions import MemoryOpenSessions, OpenSessions, RedisOpenSessions
-from dicom_mcp.limits.windows import RedisWindow
-from dicom_mcp.sessions.redis_link import async_client, breaker_for
-from dicom_mcp.sessions.store import StoreUnavailable
-from dicom_mcp.window import MemoryWindow, Window
+from dicom_mcp.errors import StoreUnavailable
+from dicom_mcp.state.limits.open_sessions import MemoryOpenSessions, OpenSessions, RedisOpenSessions
+from dicom_mcp.state.limits.windows import RedisWindow
+from dicom_mcp.state.redis_link import async_client, breaker_for
+from dicom_mcp.state.window import MemoryWindow, Window
 from testbeds.redis import RedisServer
 
 pytestmark = pytest.mark.anyio

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from dicom_mcp.limits.leases import POLL_SECONDS, RedisLeases
-from dicom_mcp.sessions.store import StoreUnavailable
+from dicom_mcp.errors import StoreUnavailable
+from dicom_mcp.state.limits.leases import POLL_SECONDS, RedisLeases
 from testbeds.redis import RedisServer
 
 KEY = "127.0.0.1:11112"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dicom_mcp.reading import ReportUnreadable
+from dicom_mcp.errors import ReportUnreadable
 from dicom_mcp.reading.cda import cda_text
 
 CDA = b"""<?xml version="1.0" encoding="UTF-8"?>

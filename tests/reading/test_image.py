@@ -22,7 +22,8 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from dicom_mcp.reading.image import NotRenderable, Rendered, render
+from dicom_mcp.errors import NotRenderable
+from dicom_mcp.reading.image import Rendered, render
 from testbeds import images
 
 LOSSLESS = [ExplicitVRLittleEndian, RLELossless, JPEGLSLossless, JPEG2000Lossless]

@@ -6,9 +6,8 @@ from io import BytesIO
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from dicom_mcp.errors import DicomMcpError
+from dicom_mcp.errors import DicomMcpError, ReportUnreadable
 from dicom_mcp.logs import install_redaction
-from dicom_mcp.reading import ReportUnreadable
 from dicom_mcp.reading.pdf import QUIET_LOGGERS, pdf_text
 from testbeds.pdf import make_pdf
 

@@ -3,7 +3,7 @@
 import pytest
 from pydicom.dataset import Dataset
 
-from dicom_mcp.reading import ReportUnreadable
+from dicom_mcp.errors import ReportUnreadable
 from dicom_mcp.reading.report import report
 from testbeds.pdf import make_pdf
 from tests.reading.datasets import code, content, ct_dataset, encapsulated, encoded, sr_document

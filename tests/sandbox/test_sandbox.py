@@ -14,11 +14,9 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from dicom_mcp.dicom.errors import NothingFound
-from dicom_mcp.dicom.instances import Instance
-from dicom_mcp.dicom.validation import written
-from dicom_mcp.reading.errors import ReadStopped, WrongInstance
-from dicom_mcp.reading.image import NotRenderable
+from dicom_mcp.errors import NothingFound, NotRenderable, ReadStopped, WrongInstance
+from dicom_mcp.model.instances import Instance
+from dicom_mcp.model.validation import written
 from dicom_mcp.sandbox import Expected, Sandbox, SandboxConfig
 from testbeds.bombs import Place, encapsulated_pdf, jpegls_liar, palette_without_lut, pdf_bomb, small_image
 

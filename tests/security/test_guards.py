@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from dicom_mcp.security.guards import RateLimit, RequireCaller
 from dicom_mcp.settings import Settings
-from dicom_mcp.window import MemoryWindow
+from dicom_mcp.state.window import MemoryWindow
+from dicom_mcp.transport.guards.guards import RateLimit, RequireCaller
 
 pytestmark = pytest.mark.anyio
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
+from dicom_mcp.transport.server import build_server
 from testbeds.clients import call_error, call_ok
 from testbeds.faults import answers, fault_pacs
 

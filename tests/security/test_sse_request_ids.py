@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dicom_mcp.security.sse_requests import _answered_ids
+from dicom_mcp.transport.guards.sse_requests import _answered_ids
 from testbeds.faults import answers, fault_pacs
 from testbeds.poll import until
 from testbeds.service import RunningService, run_service, service_env

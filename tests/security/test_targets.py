@@ -4,8 +4,9 @@ import socket
 
 import pytest
 
-from dicom_mcp.dicom.target import Target
-from dicom_mcp.security.targets import AllowRule, TargetPolicy, TargetRefused
+from dicom_mcp.errors import TargetRefused
+from dicom_mcp.model.target import Target
+from dicom_mcp.security.targets import AllowRule, TargetPolicy
 
 pytestmark = pytest.mark.anyio
 

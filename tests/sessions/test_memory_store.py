@@ -5,10 +5,11 @@ The behaviour every store shares lives in test_store_contract.py and runs on mem
 
 import pytest
 
-from dicom_mcp.dicom.target import Target, TlsSettings
-from dicom_mcp.sessions.memory import MemoryStore
-from dicom_mcp.sessions.resolver import SessionNotFound, SessionResolver
-from dicom_mcp.sessions.store import SessionEntry
+from dicom_mcp.errors import SessionNotFound
+from dicom_mcp.model.target import Target, TlsSettings
+from dicom_mcp.state.sessions.memory import MemoryStore
+from dicom_mcp.state.sessions.resolver import SessionResolver
+from dicom_mcp.state.sessions.store import SessionEntry
 
 pytestmark = pytest.mark.anyio
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import anyio
 import pytest
 
-from dicom_mcp.dicom.target import Target
-from dicom_mcp.sessions.memory import MemoryStore
-from dicom_mcp.sessions.redis import DEFAULT_PREFIX, RedisStore
-from dicom_mcp.sessions.resolver import SessionNotFound, SessionResolver
-from dicom_mcp.sessions.store import SessionEntry, SessionStore, StoreError, StoreUnavailable
+from dicom_mcp.errors import SessionNotFound, StoreError, StoreUnavailable
+from dicom_mcp.model.target import Target
+from dicom_mcp.state.sessions.memory import MemoryStore
+from dicom_mcp.state.sessions.redis import DEFAULT_PREFIX, RedisStore
+from dicom_mcp.state.sessions.resolver import SessionResolver
+from dicom_mcp.state.sessions.store import SessionEntry, SessionStore
 from testbeds.net import free_port
 from testbeds.redis import RedisServer
 

@@ -16,9 +16,9 @@ from mcp import Client
 from pydicom import dcmread
 
 from dicom_mcp.demo import SamplePacs, start_sample_pacs
-from dicom_mcp.server import build_server
 from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
+from dicom_mcp.transport.server import build_server
 from testbeds.pacs import Catalog, RunningPacs
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[Client]]

@@ -1,7 +1,7 @@
 """The sample PACS behind `dicom-mcp --demo`: a loopback-only Query/Retrieve SCP and its data set.
 
 A separate room. The service reaches a PACS only as a client, and in that path only
-`dicom/scu/` and `dicom/reactor.py` import pynetdicom; the sample PACS is the other end, a
+`dimse/` import pynetdicom; the sample PACS is the other end, a
 pynetdicom SCP, so its pynetdicom use stays here. Nothing in the service imports this package
 but the command line, for `--demo`; tests use it as a fast, in-process PACS.
 
@@ -21,7 +21,8 @@ refuses to listen, or to send, anywhere but on loopback.
 
 from dicom_mcp.demo.archive import ARCHIVE_AE_TITLE, SampleArchive, start_sample_archive
 from dicom_mcp.demo.data import sample_datasets
-from dicom_mcp.demo.scp import AE_TITLE, NotLoopback, SamplePacs, check_loopback, start_sample_pacs
+from dicom_mcp.demo.scp import AE_TITLE, SamplePacs, check_loopback, start_sample_pacs
+from dicom_mcp.errors import NotLoopback
 
 __all__ = [
     "AE_TITLE",

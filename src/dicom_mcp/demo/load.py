@@ -34,11 +34,11 @@ from pynetdicom.presentation import PresentationContext
 
 from dicom_mcp.demo.data import sample_datasets
 from dicom_mcp.demo.sending import UNCOMPRESSED, sendable
-from dicom_mcp.dicom.errors import AssociationAborted, PacsError, PacsTimeout, PacsUnreachable
-from dicom_mcp.dicom.failures import describe_status
-from dicom_mcp.dicom.reactor import configure_pynetdicom
-from dicom_mcp.dicom.scu import VERIFICATION, Channel, associate, build_ae, close
-from dicom_mcp.dicom.target import Target
+from dicom_mcp.dimse.failures import describe_status
+from dicom_mcp.dimse.reactor import configure_pynetdicom
+from dicom_mcp.dimse.scu import VERIFICATION, Channel, associate, build_ae, close
+from dicom_mcp.errors import AssociationAborted, PacsError, PacsTimeout, PacsUnreachable, StoreFailed
+from dicom_mcp.model.target import Target
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +49,6 @@ CONNECT, ACSE, DIMSE, NETWORK = 5.0, 30.0, 60.0, 120.0
 # A PACS still starting refuses the connection, or accepts it and drops or ignores the request.
 NOT_READY: Final = (PacsUnreachable, AssociationAborted, PacsTimeout)
 WARNINGS: Final = range(0xB000, 0xC000)  # stored, with coercion or elements discarded (PS3.4 B.2.3)
-
-
-class StoreFailed(PacsError):
-    """The PACS refused an instance, could take none of a SOP class, or stopped answering."""
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Final
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+
+from dicom_mcp.model.matching import wildcard
 
 _NO_WILDCARD: Final = frozenset(
     {"DA", "TM", "DT", "UI", "AT", "US", "SS", "UL", "SL", "FL", "FD", "SV", "UV"}
@@ -77,7 +78,7 @@ def _text_matches(query: str, stored: str, fold: bool) -> bool:
     if fold:
         query, stored = _fold(query), _fold(stored)
     if "*" in query or "?" in query:
-        return _wildcard(query).fullmatch(stored) is not None
+        return wildcard(query).fullmatch(stored) is not None
     return query == stored
 
 
@@ -89,12 +90,6 @@ def _name_forms(stored: str) -> list[str]:
     """A person name whole, and each of its component groups (alphabetic, ideographic, phonetic)."""
     groups = [group for group in stored.split("=") if group]
     return [stored, *groups] if len(groups) > 1 else [stored]
-
-
-@lru_cache(maxsize=256)
-def _wildcard(query: str) -> re.Pattern[str]:
-    pattern = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in query)
-    return re.compile(pattern, re.DOTALL)
 
 
 def _in_span(vr: str, query: str, stored: str) -> bool:

@@ -9,7 +9,7 @@ move destinations it was started with, all on loopback (`move.py`).
 
 The called AE title must be the sample PACS's own, as a real PACS would insist. Handlers log
 nothing about what they match or send; pynetdicom's own identifier logging is turned off when
-the server starts (the service turns it off too, `dicom.reactor.configure_pynetdicom`).
+the server starts (the service turns it off too, `dimse.reactor.configure_pynetdicom`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from dicom_mcp.demo.find import (
 from dicom_mcp.demo.index import Index
 from dicom_mcp.demo.move import Destinations, on_move
 from dicom_mcp.demo.sending import accepted_syntaxes, no_delay, sendable
-from dicom_mcp.errors import ConfigurationError
+from dicom_mcp.errors import NotLoopback
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +51,6 @@ AE_TITLE: Final = "SAMPLE-PACS"
 LOOPBACK: Final = "127.0.0.1"
 MAX_ASSOCIATIONS: Final = 32
 CONNECT_TIMEOUT: Final = 5.0  # seconds, to a move destination
-
-
-class NotLoopback(ConfigurationError):
-    """The sample PACS was asked to listen on an address that is not this machine's loopback."""
 
 
 @dataclass

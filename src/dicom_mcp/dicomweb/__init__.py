@@ -2,7 +2,7 @@
 
     client.py     DicomWebClient: one keep-alive connection pool per node, the per-node limit,
                   timeouts and the overall deadline, retries on 429/503, shutdown
-    errors.py     HTTP failures put into the one error tree (dicom/errors.py)
+    errors.py     HTTP failures put into the one error tree (errors.py)
     search.py     a Query as a QIDO-RS request: path, matching parameters, includefield
     dicomjson.py  DICOM JSON (PS3.18 F) to the JSON-safe values C-FIND answers use
     matching.py   DICOM wildcard matching, for values matched here rather than at the archive

@@ -13,12 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from dicom_mcp.dicom.target import WebSettings
-from dicom_mcp.errors import ConfigurationError
-
-
-class CredentialsUnreadable(ConfigurationError):
-    """A node's token_file or password_file cannot be read."""
+from dicom_mcp.errors import ConfigurationError, CredentialsUnreadable
+from dicom_mcp.model.target import WebSettings
 
 
 class _SecretFile:

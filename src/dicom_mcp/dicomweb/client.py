@@ -8,7 +8,7 @@ and, between bytes, the network timeout. httpx is async, so nothing here needs a
 but the decoding of large bodies.
 
 With `slots` (replicas sharing Redis), each operation also holds a slot of the node shared by
-all replicas, as DIMSE associations do (`dicom/slots.py`), so that together they keep within
+all replicas, as DIMSE associations do (`pacs/slots.py`), so that together they keep within
 the node's limit.
 """
 
@@ -24,19 +24,19 @@ import anyio.from_thread
 import anyio.to_thread
 import httpx
 
-from dicom_mcp.dicom import failures
-from dicom_mcp.dicom.backend import ClientConfig, FindResult
-from dicom_mcp.dicom.budget import Budget
-from dicom_mcp.dicom.errors import PacsTimeout
-from dicom_mcp.dicom.instances import Instance
-from dicom_mcp.dicom.queries import Query
-from dicom_mcp.dicom.retrievals import Keys
-from dicom_mcp.dicom.slots import Slots, take_slot
-from dicom_mcp.dicom.target import Target, WebSettings
 from dicom_mcp.dicomweb import finding
 from dicom_mcp.dicomweb.auth import FileAuth, tls_context
 from dicom_mcp.dicomweb.exchange import Exchange
 from dicom_mcp.dicomweb.search import url_path
+from dicom_mcp.errors import MoveRefused, PacsTimeout
+from dicom_mcp.model.instances import Instance
+from dicom_mcp.model.queries import Query
+from dicom_mcp.model.retrievals import Keys
+from dicom_mcp.model.target import Target, WebSettings
+from dicom_mcp.pacs import failures as pacs_failures
+from dicom_mcp.pacs.backend import ClientConfig, FindResult, Moved, Progress
+from dicom_mcp.pacs.budget import Budget
+from dicom_mcp.pacs.slots import NodeLimits, Slots, take_slot
 
 T = TypeVar("T")
 USER_AGENT = "dicom-mcp"
@@ -50,7 +50,7 @@ class DicomWebClient:
         self._config = config
         self._slots = slots
         self._pools: dict[str, httpx.AsyncClient] = {}
-        self._limiters: dict[str, anyio.CapacityLimiter] = {}
+        self._limits = NodeLimits(config.max_associations)
         self._live: set[anyio.CancelScope] = set()
         self._closing = False
 
@@ -91,6 +91,15 @@ class DicomWebClient:
                 path += ["instances", keys.instance]
         return await self._run(target, lambda exchange: exchange.instances(url_path(path), budget))
 
+    async def move(
+        self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None = None
+    ) -> Moved:
+        """DICOMweb has no move: refused, naming where moves work."""
+        raise MoveRefused(
+            f"{target.describe()} speaks DICOMweb, which has no move: move_study and move_series "
+            "work on DIMSE nodes only (list_dicom_nodes shows them)"
+        )
+
     def abort_all(self) -> int:
         """Stop every running operation (at shutdown); they end with "shutting down". Returns how many.
 
@@ -118,16 +127,9 @@ class DicomWebClient:
         budget = deadline or self._config.query_deadline
         give_up = anyio.current_time() + budget
         where = target.describe()
-        limiter = self._limiter_for(target)
-        with anyio.move_on_after(budget) as waiting:
-            await limiter.acquire()
-        if waiting.cancelled_caught:
-            raise failures.busy(where, waiting_for_slot=True)
-        try:
+        async with self._limits.slot(target, budget):  # noqa: SIM117 - the shared wait starts after this one
             async with self._shared_slot(target, time.monotonic() + (give_up - anyio.current_time())):
                 return await self._exchange(target, work, where, budget, give_up)
-        finally:
-            limiter.release()
 
     @asynccontextmanager
     async def _shared_slot(self, target: Target, give_up: float) -> AsyncIterator[None]:
@@ -162,17 +164,11 @@ class DicomWebClient:
             finally:
                 self._live.discard(scope)
         if self._closing:
-            raise failures.shutting_down()
+            raise pacs_failures.shutting_down()
         raise PacsTimeout(f"{where} did not finish within the query deadline ({budget:g} s)")
 
     def _limit(self, target: Target) -> int:
-        return target.max_associations or self._config.max_associations
-
-    def _limiter_for(self, target: Target) -> anyio.CapacityLimiter:
-        limiter = self._limiters.get(target.key)
-        if limiter is None:
-            limiter = self._limiters[target.key] = anyio.CapacityLimiter(self._limit(target))
-        return limiter
+        return self._limits.limit(target)
 
     def _pool_for(self, target: Target) -> httpx.AsyncClient:
         key = f"{target.name}\x00{target.key}"  # two nodes on one root may hold different credentials

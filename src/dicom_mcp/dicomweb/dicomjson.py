@@ -1,4 +1,4 @@
-"""DICOM JSON (PS3.18 F.2) to the JSON-safe values C-FIND answers use (`dicom/values.py`).
+"""DICOM JSON (PS3.18 F.2) to the JSON-safe values C-FIND answers use (`model/values.py`).
 
 The conventions are the DIMSE side's, so both protocols give the same match for the same data:
 absent or empty is None, one value a scalar and several a list, a person name the string DICOM
@@ -17,7 +17,7 @@ from typing import Any
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.tag import Tag
 
-from dicom_mcp.dicom.values import JsonValue
+from dicom_mcp.model.values import JsonValue
 
 _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 _PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")

@@ -1,4 +1,4 @@
-"""HTTP failures of a DICOMweb node, put into the one error tree (`dicom/errors.py`), once.
+"""HTTP failures of a DICOMweb node, put into the one error tree (`errors.py`), once.
 
     PacsError
     ├── PacsUnreachable       no TCP or TLS connection (refused, DNS, certificate rejected)
@@ -20,32 +20,16 @@ from __future__ import annotations
 
 import httpx
 
-from dicom_mcp.dicom.errors import (
-    AssociationAborted,
-    InvalidQuery,
+from dicom_mcp.errors import (
+    AccessRefused,
+    AnswerCutShort,
+    MalformedAnswer,
     PacsBusy,
     PacsError,
     PacsTimeout,
     PacsUnreachable,
     QueryFailed,
 )
-
-
-class AccessRefused(QueryFailed):
-    """The archive answered 401 or 403: our credentials are missing, wrong or not enough."""
-
-
-class MalformedAnswer(QueryFailed):
-    """The archive's answer is not the DICOM JSON or multipart/related body it should be."""
-
-
-class AnswerCutShort(AssociationAborted):
-    """The connection closed, or the body ended, before the whole answer arrived."""
-
-
-class SearchTooBroad(InvalidQuery):
-    """A search whose results are filtered here (local matching, patients) read its cap of candidates."""
-
 
 _MEANINGS = {
     400: "it refused the request as malformed",

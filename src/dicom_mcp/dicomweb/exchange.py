@@ -8,7 +8,7 @@ What a node sends is bounded before it is spent: a QIDO-RS body by the results a
 (`search_cap`) and by how far it inflates from what came on the wire (`MAX_INFLATION`), its
 rows read one at a time up to the number asked for; a WADO-RS body by the call's byte budget as
 it arrives, its parts by `MAX_PARTS`, and each deflated instance again as it inflates. Instances
-leave as bytes (`dicom/instances.py`), parsed later in the sandbox; large bodies are split off
+leave as bytes (`model/instances.py`), parsed later in the sandbox; large bodies are split off
 the event loop.
 """
 
@@ -25,10 +25,10 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from dicom_mcp.dicom.budget import Budget
-from dicom_mcp.dicom.errors import PacsBusy, PacsError
-from dicom_mcp.dicom.instances import Instance, Malformed, from_file
 from dicom_mcp.dicomweb import errors, multipart
+from dicom_mcp.errors import PacsBusy, PacsError
+from dicom_mcp.model.instances import Instance, Malformed, from_file
+from dicom_mcp.pacs.budget import Budget
 
 T = TypeVar("T")
 RETRIES: Final = 2

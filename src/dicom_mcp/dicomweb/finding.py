@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Final
 
-from dicom_mcp.dicom.backend import FindResult
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.queries import Query
-from dicom_mcp.dicom.values import JsonValue
 from dicom_mcp.dicomweb import errors
 from dicom_mcp.dicomweb.dicomjson import NotDicomJson, shape
 from dicom_mcp.dicomweb.exchange import Exchange
 from dicom_mcp.dicomweb.search import PATIENT_COUNTS, Search, plan, url_path
+from dicom_mcp.errors import SearchTooBroad
+from dicom_mcp.model.levels import Level
+from dicom_mcp.model.queries import Query
+from dicom_mcp.model.values import JsonValue
+from dicom_mcp.pacs.backend import FindResult
 
 PAGE: Final = 500  # results per request when they are thinned out here
 MAX_SCANNED: Final = 20_000  # results read for one search before it is called too broad
@@ -64,7 +65,7 @@ async def collect(exchange: Exchange, search: Search, want: int) -> list[Match]:
         if search.filtered:  # the archive's matches were thinned out here: read on in larger pages
             size = max(want, PAGE)
         if offset >= MAX_SCANNED:
-            raise errors.SearchTooBroad(
+            raise SearchTooBroad(
                 f"{exchange.where} returned {MAX_SCANNED} candidates that matched too loosely, or repeated "
                 "patients, without enough matches (on a node with local_matching, values with non-ASCII "
                 "letters or spaces are matched here): add criteria, or more characters before them"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from functools import cached_property
 
-from dicom_mcp.dicom.values import JsonValue
+from dicom_mcp.model.matching import wildcard
+from dicom_mcp.model.values import JsonValue
 
 # What `search.query_string` sends as itself besides letters and digits: RFC 3986's unreserved
 # characters and the wildcards. Anything else travels percent-encoded.
@@ -40,10 +40,9 @@ class LocalMatch:
     pattern: str
     ignore_case: bool
 
-    @cached_property
+    @property
     def _regex(self) -> re.Pattern[str]:
-        parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in self.pattern)
-        return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if self.ignore_case else 0))
+        return wildcard(self.pattern, ignore_case=self.ignore_case)
 
     def matches(self, value: JsonValue) -> bool:
         """Single-value matching, or wildcard matching when the pattern has * or ?; a multi-valued

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote
 
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.queries import Query
-from dicom_mcp.dicom.validation import vr_of
-from dicom_mcp.dicom.values import JsonValue
 from dicom_mcp.dicomweb.dicomjson import json_tag
 from dicom_mcp.dicomweb.matching import SENT_AS_IS, LocalMatch, sendable_prefix
+from dicom_mcp.model.levels import WIRE_LEVEL, Level
+from dicom_mcp.model.queries import Query
+from dicom_mcp.model.validation import vr_of
+from dicom_mcp.model.values import JsonValue
 
 PATIENT_COUNTS: Final = (
     "NumberOfPatientRelatedStudies",
@@ -31,12 +31,6 @@ PATIENT_COUNTS: Final = (
     "NumberOfPatientRelatedInstances",
 )
 # What C-FIND answers with that no QIDO-RS result carries.
-_WIRE_LEVEL: Final = {
-    Level.PATIENT: "PATIENT",
-    Level.STUDY: "STUDY",
-    Level.SERIES: "SERIES",
-    Level.INSTANCE: "IMAGE",
-}
 _SYNTHETIC: Final = frozenset({"QueryRetrieveLevel", *PATIENT_COUNTS})
 # Value representations whose matching values are checked here (the others: dates, times, numbers, UIDs).
 _TEXT_VRS: Final = frozenset({"PN", "LO", "SH", "LT", "ST", "UT", "UC", "CS", "AE"})
@@ -71,7 +65,7 @@ class Search:
         """The match as C-FIND would return it: the return keys, in order."""
         out = {keyword: match.get(keyword) for keyword in self.return_keys}
         if "QueryRetrieveLevel" in out:
-            out["QueryRetrieveLevel"] = _WIRE_LEVEL[self.level]
+            out["QueryRetrieveLevel"] = WIRE_LEVEL[self.level]
         return out
 
     def query_string(self, *extra: tuple[str, str]) -> str:

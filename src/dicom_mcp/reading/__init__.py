@@ -5,6 +5,6 @@ No I/O, no MCP, no pynetdicom. Every error raised on purpose is a `ReportUnreada
 
 from __future__ import annotations
 
-from dicom_mcp.reading.errors import ReportUnreadable
+from dicom_mcp.errors import ReportUnreadable
 
 __all__ = ["ReportUnreadable"]

@@ -11,7 +11,7 @@ import re
 from typing import Final
 from xml.parsers import expat
 
-from dicom_mcp.reading.errors import ReportUnreadable
+from dicom_mcp.errors import ReportUnreadable
 
 _BLOCKS: Final = frozenset(
     {"title", "section", "text", "paragraph", "list", "item", "table", "tr", "caption", "br", "component"}

@@ -22,7 +22,7 @@ from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID
 
-from dicom_mcp.dicom.values import JsonValue, element_value
+from dicom_mcp.model.values import JsonValue, element_value
 from dicom_mcp.reading.attributes import DATASET_ERRORS, text
 
 BULK_BYTES: Final = 4096

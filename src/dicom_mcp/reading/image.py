@@ -21,15 +21,10 @@ from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply
 from pydicom.pixels.utils import pixel_array
 from pydicom.uid import UID
 
+from dicom_mcp.errors import NotRenderable
 from dicom_mcp.reading.codestream import declared_size
-from dicom_mcp.reading.errors import ReportUnreadable
 
 MONOCHROME: Final = ("MONOCHROME1", "MONOCHROME2")
-
-
-class NotRenderable(ReportUnreadable):
-    """The instance has no frame that can be shown (no pixel data, a frame out of range, a syntax
-    no plugin decodes, or too many pixels)."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Final
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError, PyPdfError
 
-from dicom_mcp.reading.errors import ReportUnreadable
+from dicom_mcp.errors import ReportUnreadable
 
 # Loggers whose records may quote a PDF's content.
 QUIET_LOGGERS: Final = ("pypdf",)

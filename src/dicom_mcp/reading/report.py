@@ -8,9 +8,9 @@ from typing import Final, Literal
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
+from dicom_mcp.errors import ReportUnreadable
 from dicom_mcp.reading import attributes
 from dicom_mcp.reading.cda import cda_text
-from dicom_mcp.reading.errors import ReportUnreadable
 from dicom_mcp.reading.pdf import MAX_PAGES, TIME_LIMIT, pdf_text
 from dicom_mcp.reading.sr import Outline, report_facts
 

@@ -1,7 +1,7 @@
 """Parsing what a PACS sent, in worker processes that can be stopped: the sandbox.
 
 Headers, reports and pictures are made from retrieved instances by pure functions (`reading/`,
-`viewer/pictures.py`), but what they parse is untrusted: a PDF that draws one form a thousand
+`reading/pictures.py`), but what they parse is untrusted: a PDF that draws one form a thousand
 times, an SR of a million items, a codestream that asks for gigabytes. Each job therefore runs
 in a separate process (`worker.py`), never on the event loop nor under the service's GIL:
 

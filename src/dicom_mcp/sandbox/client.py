@@ -19,10 +19,15 @@ import anyio
 import anyio.abc
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from dicom_mcp.dicom.errors import NothingFound, ServiceBusy
-from dicom_mcp.dicom.instances import Instance
-from dicom_mcp.reading.errors import ReadStopped, ReportUnreadable, WrongInstance
-from dicom_mcp.reading.image import NotRenderable
+from dicom_mcp.errors import (
+    NothingFound,
+    NotRenderable,
+    ReadStopped,
+    ReportUnreadable,
+    ServiceBusy,
+    WrongInstance,
+)
+from dicom_mcp.model.instances import Instance
 from dicom_mcp.sandbox import frames
 
 logger = logging.getLogger(__name__)

@@ -19,12 +19,12 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filereader import read_dataset
 from pydicom.uid import UID
 
+from dicom_mcp.errors import NotRenderable, ReportUnreadable
 from dicom_mcp.reading import attributes
-from dicom_mcp.reading.errors import ReportUnreadable
 from dicom_mcp.reading.header import header
-from dicom_mcp.reading.image import NotRenderable, render
+from dicom_mcp.reading.image import render
+from dicom_mcp.reading.pictures import picture
 from dicom_mcp.reading.report import report
-from dicom_mcp.viewer.pictures import picture
 
 UNREADABLE: Final = "unreadable"
 NOT_RENDERABLE: Final = "not_renderable"

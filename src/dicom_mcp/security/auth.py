@@ -27,7 +27,7 @@ import anyio.to_thread
 import jwt
 from mcp.server.auth.provider import AccessToken
 
-from dicom_mcp.errors import ConfigurationError
+from dicom_mcp.errors import AuthConfigError
 from dicom_mcp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -40,10 +40,6 @@ _KEY_LINE = re.compile(
     r"^(?P<principal>[A-Za-z0-9._@:-]{1,128})\s+(?P<digest>[0-9a-fA-F]{64})(?:\s+(?P<permissions>[a-z:,]+))?$"
 )
 _ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
-
-
-class AuthConfigError(ConfigurationError):
-    """The authentication configuration cannot be used."""
 
 
 @dataclass(frozen=True)

@@ -18,25 +18,13 @@ from dataclasses import dataclass
 
 import anyio
 
-from dicom_mcp.dicom.target import Target
-from dicom_mcp.errors import ConfigurationError, DicomMcpError
+from dicom_mcp.errors import AllowlistError, TargetRefused
+from dicom_mcp.model.target import Target
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _HOSTNAME = re.compile(
     r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
 )
-
-
-class AllowlistError(ConfigurationError):
-    """An entry of DICOM_MCP_ALLOWED_TARGETS cannot be read."""
-
-
-class MoveRefused(DicomMcpError):
-    """A C-MOVE to a destination that is not a registered one, or by a caller without dicom:move."""
-
-
-class TargetRefused(DicomMcpError, ValueError):
-    """The requested target is malformed or not admitted by the operator's allowlist."""
 
 
 @dataclass(frozen=True)

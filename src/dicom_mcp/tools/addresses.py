@@ -4,7 +4,7 @@ the caller's own input and is shown."""
 
 from __future__ import annotations
 
-from dicom_mcp.dicom.target import Target
+from dicom_mcp.model.target import Target
 from dicom_mcp.settings import Settings
 
 

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from dicom_mcp.dicom.budget import Budget
-from dicom_mcp.dicom.target import Target
+from dicom_mcp.errors import StoreError
+from dicom_mcp.model.target import Target
+from dicom_mcp.pacs.budget import Budget
 from dicom_mcp.services import Services
-from dicom_mcp.sessions.resolver import handle_digest
-from dicom_mcp.sessions.store import StoreError
+from dicom_mcp.state.sessions.resolver import handle_digest
 from dicom_mcp.tools.context import Caller, caller_of
 from dicom_mcp.tools.errors import tool_errors
 
@@ -26,8 +27,15 @@ class Call:
 
     caller: Caller
     budget: Budget
+    resolve: Callable[[str, str | None], Awaitable[Target]]
     fields: dict[str, Any] = field(default_factory=dict)
     node: Target | None = None
+
+    async def pacs(self) -> Target:
+        """The PACS this call talks to (its session's, its connection's, or the default), noted."""
+        target = await self.resolve(self.caller.principal, self.caller.connection_id)
+        self.target(target)
+        return target
 
     def target(self, target: Target) -> None:
         """Note the PACS this call talks to."""
@@ -59,7 +67,7 @@ async def tool_call(
     services: Services, ctx: Context[Any, Any], tool: str, event: str, session: str | None = None
 ) -> AsyncIterator[Call]:
     """Run a tool body: errors become ToolError; every outcome is audited (with query values)."""
-    call = Call(caller_of(ctx), services.budget())
+    call = Call(caller_of(ctx), services.budget(), partial(services.resolver.resolve, session))
     started = time.perf_counter()
     outcome, error = "success", None
     services.activity.in_flight += 1

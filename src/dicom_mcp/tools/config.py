@@ -8,12 +8,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from dicom_mcp.dicom.errors import PacsError
-from dicom_mcp.dicom.presets import DEFAULT_PRESET, PRESETS
-from dicom_mcp.dicom.target import Target
-from dicom_mcp.security.targets import TargetRefused
+from dicom_mcp.errors import PacsError, TargetRefused
+from dicom_mcp.model.presets import DEFAULT_PRESET, PRESETS
+from dicom_mcp.model.target import Target
 from dicom_mcp.services import Services
-from dicom_mcp.sessions.resolver import handle_digest
+from dicom_mcp.state.sessions.resolver import handle_digest
 from dicom_mcp.tools import addresses
 from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.models import ConfigureResult, EchoResult, PresetsResult
@@ -68,10 +67,7 @@ def register_config_tools(server: MCPServer[Any], services: Services) -> None:
     async def verify_connection(ctx: Context[Any, Any], session: Session = None) -> EchoResult:
         """Check that the session's PACS answers a DICOM C-ECHO (a small QIDO-RS search on a DICOMweb node)."""
         async with tool_call(services, ctx, "verify_connection", "echo", session) as call:
-            target = await services.resolver.resolve(
-                session, call.caller.principal, call.caller.connection_id
-            )
-            call.target(target)
+            target = await call.pacs()
             check = "a QIDO-RS search" if target.web is not None else "C-ECHO"
             try:
                 with services.metrics.timed(target, "c-echo"):

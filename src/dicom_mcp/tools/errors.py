@@ -1,4 +1,8 @@
-"""Turn the lower layers' errors into tool errors, once, at the tool boundary.
+"""Turn the lower layers' errors into tool results, once, at the tool boundary.
+
+`tool_errors` makes a whole call's error; `item_reason` the reason one item of a call gives
+(the others still shown); `contract.py` answers arguments that break a tool's schema with the
+same "invalid input:" words before the tool runs.
 
 Messages come from the typed errors, which name causes and never carry patient data.
 Anything unexpected becomes a generic message; its details go to the log, not the caller.
@@ -14,13 +18,21 @@ from typing import Final
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from dicom_mcp.dicom.errors import InvalidQuery, NothingFound, PacsError, RetrieveTooLarge, ServiceBusy
-from dicom_mcp.errors import ConfigurationError
-from dicom_mcp.reading.errors import ReportUnreadable
-from dicom_mcp.reading.image import NotRenderable
-from dicom_mcp.security.targets import MoveRefused, TargetRefused
-from dicom_mcp.sessions.resolver import SessionNotFound, TooManySessions
-from dicom_mcp.sessions.store import StoreError
+from dicom_mcp.errors import (
+    ConfigurationError,
+    InvalidQuery,
+    MoveRefused,
+    NothingFound,
+    NotRenderable,
+    PacsError,
+    ReportUnreadable,
+    RetrieveTooLarge,
+    ServiceBusy,
+    SessionNotFound,
+    StoreError,
+    TargetRefused,
+    TooManySessions,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +51,16 @@ PREFIXES: Final[tuple[tuple[type[Exception], str], ...]] = (
     (SessionNotFound, ""),
     (TooManySessions, ""),
 )
+
+
+# Failures of one item of a call that shows several (a study's reports, a viewer window): that
+# item says why, and the others are still shown. Anything else fails the whole call.
+ITEM_FAILURES: Final[tuple[type[Exception], ...]] = (ReportUnreadable, NothingFound, RetrieveTooLarge)
+
+
+def item_reason(exc: Exception) -> str:
+    """Why one item could not be shown, as its result says it (an ITEM_FAILURES error's own words)."""
+    return str(exc)
 
 
 @contextmanager

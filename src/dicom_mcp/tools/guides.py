@@ -8,7 +8,7 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from dicom_mcp.dicom.presets import DEFAULT_PRESET, PRESETS
+from dicom_mcp.model.presets import DEFAULT_PRESET, PRESETS
 from dicom_mcp.services import Services
 from dicom_mcp.tools import addresses
 

@@ -10,8 +10,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from dicom_mcp.dicom.errors import InvalidQuery
-from dicom_mcp.dicom.validation import check_uid
+from dicom_mcp.errors import InvalidQuery
+from dicom_mcp.model.validation import check_uid
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.params import Session, WindowCenter, WindowWidth, described
@@ -77,7 +77,7 @@ def register_image_tools(server: MCPServer[Any], services: Services) -> None:
             if (window_center is None) != (window_width is None):
                 raise InvalidQuery("window_center and window_width go together: give both, or neither")
             where = await locate_instance(
-                services, call, session, sop_instance_uid, series_instance_uid, study_instance_uid
+                services, call, sop_instance_uid, series_instance_uid, study_instance_uid
             )
             async with fetched(services, call, call.node, where) as instances:
                 rendered = await services.sandbox.render(

@@ -17,12 +17,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from dicom_mcp.dicom import locate
-from dicom_mcp.dicom.retrievals import Keys
-from dicom_mcp.dicom.target import Target
-from dicom_mcp.dicom.validation import check_uid
-from dicom_mcp.security.auth import MOVE_SCOPE
-from dicom_mcp.security.targets import MoveRefused
+from dicom_mcp.model.retrievals import Keys
+from dicom_mcp.model.target import Target
+from dicom_mcp.model.validation import check_uid
+from dicom_mcp.pacs import locate
+from dicom_mcp.security.permissions import move_destination
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.models import MoveResult
@@ -43,14 +42,13 @@ def register_move_tools(server: MCPServer[Any], services: Services) -> None:
     """Add move_study and move_series to `server`."""
 
     def destination_of(name: str) -> Target:
-        # Without authentication (loopback only, or opened on purpose) the marked destinations are the limit.
         token = get_access_token()
-        if services.settings.auth_enabled and (token is None or MOVE_SCOPE not in token.scopes):
-            raise MoveRefused(f"moving studies needs the {MOVE_SCOPE} permission, which this caller lacks")
-        if name not in services.nodes.move_destinations:
-            marked = ", ".join(sorted(services.nodes.move_destinations)) or "none (moving is off)"
-            raise MoveRefused(f"{name[:64]!r} is not a registered move destination; registered: {marked}")
-        return services.nodes.targets[name]
+        return move_destination(
+            services.nodes,
+            name,
+            auth_enabled=services.settings.auth_enabled,
+            scopes=None if token is None else token.scopes,
+        )
 
     async def run(
         ctx: Context[Any, Any],
@@ -63,10 +61,7 @@ def register_move_tools(server: MCPServer[Any], services: Services) -> None:
             keys = uids()  # checked inside the call: a refusal is audited like any other
             to = destination_of(destination)
             call.fields.update(destination=destination, destination_ae_title=to.ae_title)
-            target = await services.resolver.resolve(
-                session, call.caller.principal, call.caller.connection_id
-            )
-            call.target(target)
+            target = await call.pacs()
             if keys.series and not keys.study:
                 keys = Keys(await locate.study_of_series(services.client, target, keys.series), keys.series)
             call.fields.update(keys={"study_instance_uid": keys.study, "series_instance_uid": keys.series})

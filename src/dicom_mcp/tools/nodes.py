@@ -7,7 +7,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp_types import ToolAnnotations
 
-from dicom_mcp.dicom.target import Target
+from dicom_mcp.model.target import Target
 from dicom_mcp.services import Services
 from dicom_mcp.tools.addresses import address
 from dicom_mcp.tools.models import NodeInfo, NodesResult

@@ -10,10 +10,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from dicom_mcp.dicom import hierarchy
-from dicom_mcp.dicom.errors import InvalidQuery
-from dicom_mcp.dicom.levels import TOOL, Level
-from dicom_mcp.dicom.queries import build_query
+from dicom_mcp.errors import InvalidQuery
+from dicom_mcp.model.levels import TOOL, Level
+from dicom_mcp.model.queries import build_query
+from dicom_mcp.pacs import locate
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.models import QueryResult
@@ -80,12 +80,9 @@ def register_query_tools(server: MCPServer[Any], services: Services) -> None:
             if wanted > settings.max_limit:
                 raise InvalidQuery(f"limit must be an integer between 1 and {settings.max_limit}")
             query = build_query(level, matching, options.preset, options.additional, options.exclude)
-            target = await services.resolver.resolve(
-                options.session, call.caller.principal, call.caller.connection_id
-            )
-            call.target(target)
+            target = await call.pacs()
             with services.metrics.timed(target, "c-find"):
-                result = await hierarchy.find(services.client, target, query, wanted)
+                result = await locate.find(services.client, target, query, wanted)
             call.fields.update(matches=len(result.matches), truncated=result.truncated)
         return QueryResult(
             level=level.value,

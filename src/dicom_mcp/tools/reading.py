@@ -10,15 +10,15 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from dicom_mcp.dicom import locate
-from dicom_mcp.dicom.errors import NothingFound, RetrieveTooLarge
-from dicom_mcp.dicom.instances import Instance
-from dicom_mcp.dicom.target import Target
-from dicom_mcp.dicom.validation import check_uid
-from dicom_mcp.reading.errors import ReportUnreadable
+from dicom_mcp.errors import NothingFound, RetrieveTooLarge
+from dicom_mcp.model.instances import Instance
+from dicom_mcp.model.target import Target
+from dicom_mcp.model.validation import check_uid
+from dicom_mcp.pacs import locate
 from dicom_mcp.sandbox import Expected
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import Call, tool_call
+from dicom_mcp.tools.errors import ITEM_FAILURES, item_reason
 from dicom_mcp.tools.models import InstanceHeader, Report, ReportsResult
 from dicom_mcp.tools.params import Session, described
 
@@ -51,7 +51,7 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
             )
             call.fields.update(keys=uids)
             where = await locate_instance(
-                services, call, session, sop_instance_uid, series_instance_uid, study_instance_uid
+                services, call, sop_instance_uid, series_instance_uid, study_instance_uid
             )
             async with fetched(services, call, call.node, where) as instances:
                 made = await services.sandbox.header(instances, expected(where))
@@ -71,10 +71,7 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
             call.fields.update(
                 keys=_checked(study_instance_uid=study_instance_uid, sop_instance_uid=sop_instance_uid)
             )
-            target = await services.resolver.resolve(
-                session, call.caller.principal, call.caller.connection_id
-            )
-            call.target(target)
+            target = await call.pacs()
             with services.metrics.timed(target, "c-get"):
                 found = await locate.reports(services.client, target, study_instance_uid)
                 if sop_instance_uid:
@@ -95,14 +92,14 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
                     return None
                 made = await services.sandbox.report(instances, expected(where), settings.report_max_chars)
             return Report.model_validate(made)
-        except (ReportUnreadable, NothingFound, RetrieveTooLarge) as exc:
+        except ITEM_FAILURES as exc:
             if where.sop_class is None and not isinstance(exc, RetrieveTooLarge):
                 return None  # located by modality alone: not a report after all
             return Report(
                 sop_instance_uid=where.keys.instance,
                 series_instance_uid=where.keys.series,
                 kind="unreadable",
-                text=f"(this report could not be read: {exc})",
+                text=f"(this report could not be read: {item_reason(exc)})",
                 truncated=False,
             )
 
@@ -118,14 +115,12 @@ def _checked(**uids: str | None) -> dict[str, str]:
 async def locate_instance(
     services: Services,
     call: Call,
-    session: str | None,
     sop_uid: str,
     series_uid: str | None,
     study_uid: str | None,
 ) -> locate.Located:
-    """Resolve the session's PACS and locate one instance on it by C-FIND."""
-    target = await services.resolver.resolve(session, call.caller.principal, call.caller.connection_id)
-    call.target(target)
+    """Locate one instance on the call's PACS by C-FIND."""
+    target = await call.pacs()
     with services.metrics.timed(target, "c-find"):
         return await locate.instance(services.client, target, sop_uid, series_uid, study_uid)
 

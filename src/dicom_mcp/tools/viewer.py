@@ -18,19 +18,19 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from dicom_mcp.dicom.errors import InvalidQuery, NothingFound, RetrieveTooLarge
-from dicom_mcp.dicom.locate import Located
-from dicom_mcp.dicom.retrievals import Keys
-from dicom_mcp.dicom.sopclasses import likely
-from dicom_mcp.dicom.validation import check_uid
-from dicom_mcp.reading.errors import ReportUnreadable
+from dicom_mcp.errors import InvalidQuery
+from dicom_mcp.model.retrievals import Keys
+from dicom_mcp.model.sopclasses import likely
+from dicom_mcp.model.validation import check_uid
+from dicom_mcp.pacs.locate import Located
+from dicom_mcp.reading.pictures import Picture
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import Call, tool_call
+from dicom_mcp.tools.errors import ITEM_FAILURES, item_reason
 from dicom_mcp.tools.params import Session, WindowCenter, WindowWidth, described
 from dicom_mcp.tools.reading import expected, fetched
 from dicom_mcp.viewer import study, viewer_html
 from dicom_mcp.viewer.models import FramesResult, SeriesItem, StudyView, ThumbnailsResult
-from dicom_mcp.viewer.pictures import Picture
 from dicom_mcp.viewer.results import Shown, images_meta, pack_frames, pack_thumbnails, study_text
 
 VIEWER_URI: Final = "ui://dicom-mcp/viewer"
@@ -92,8 +92,8 @@ class Pictures:
                     max_pixels=left,
                     max_bytes=PICTURE_BUDGET * 3 // 4,
                 )
-        except (ReportUnreadable, NothingFound, RetrieveTooLarge) as exc:  # NotRenderable is one too
-            return Shown(entry, reason=str(exc))
+        except ITEM_FAILURES as exc:
+            return Shown(entry, reason=item_reason(exc))
         summary = made.result["summary"]
         call.fields["pixels"] = pixels + int(summary["rows"]) * int(summary["columns"])
         return Shown(entry, Picture(made.payload, str(made.result["mime_type"]), summary))
@@ -117,10 +117,7 @@ def _open_study_viewer(services: Services) -> Callable[..., Awaitable[CallToolRe
             call.fields.update(
                 keys={"study_instance_uid": check_uid("study_instance_uid", study_instance_uid)}
             )
-            target = await services.resolver.resolve(
-                session, call.caller.principal, call.caller.connection_id
-            )
-            call.target(target)
+            target = await call.pacs()
             with services.metrics.timed(target, "c-find"):
                 entries, truncated = await study.series_of(services.client, target, study_instance_uid)
             call.fields.update(matches=len(entries), truncated=truncated)
@@ -166,10 +163,7 @@ def _viewer_thumbnails(services: Services, pictures: Pictures) -> Callable[..., 
             check_uid("study_instance_uid", study_instance_uid)
             wanted = [check_uid("series_instance_uids", uid) for uid in series_instance_uids or []]
             call.fields.update(keys={"study_instance_uid": study_instance_uid})
-            target = await services.resolver.resolve(
-                session, call.caller.principal, call.caller.connection_id
-            )
-            call.target(target)
+            target = await call.pacs()
             with services.metrics.timed(target, "c-find"):
                 entries, _ = await study.series_of(services.client, target, study_instance_uid)
             chosen = [s for s in entries if s.kind == "image" and (not wanted or s.uid in wanted)]
@@ -230,10 +224,7 @@ def _viewer_frames(services: Services, pictures: Pictures) -> Callable[..., Awai
             call.fields.update(keys={k: check_uid(k, v) for k, v in uids.items()}, start=start, count=count)
             if (window_center is None) != (window_width is None):
                 raise InvalidQuery("window_center and window_width go together: give both, or neither")
-            target = await services.resolver.resolve(
-                session, call.caller.principal, call.caller.connection_id
-            )
-            call.target(target)
+            target = await call.pacs()
             with services.metrics.timed(target, "c-find"):
                 listed = await study.instances_of(
                     services.client, target, study_instance_uid, series_instance_uid

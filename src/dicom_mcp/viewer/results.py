@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from dicom_mcp.reading.pictures import Picture
 from dicom_mcp.viewer.models import (
     IMAGES_META,
     Frame,
@@ -19,7 +20,6 @@ from dicom_mcp.viewer.models import (
     ThumbnailsResult,
     WindowUsed,
 )
-from dicom_mcp.viewer.pictures import Picture
 from dicom_mcp.viewer.study import InstanceEntry, Instances, SeriesEntry
 
 

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
-from dicom_mcp.dicom.backend import FindResult
-from dicom_mcp.dicom.errors import NothingFound
-from dicom_mcp.dicom.levels import Level
-from dicom_mcp.dicom.queries import Query
-from dicom_mcp.dicom.sopclasses import REPORT_CLASSES
-from dicom_mcp.dicom.target import Target
+from dicom_mcp.errors import NothingFound
+from dicom_mcp.model.levels import Level
+from dicom_mcp.model.queries import Query
+from dicom_mcp.model.sopclasses import REPORT_CLASSES
+from dicom_mcp.model.target import Target
+from dicom_mcp.pacs.backend import FindResult
 
 Kind = Literal["image", "report", "other"]
 

@@ -137,7 +137,7 @@ def pdf_lines(patient_name: str, patient_id: str, study_date: str) -> list[str]:
 
 def fill_encapsulated_pdf(ds: Dataset) -> None:
     """Make `ds` an Encapsulated PDF of the study's report."""
-    document = make_pdf(pdf_lines(str(ds.PatientName), str(ds.PatientID), str(ds.StudyDate)))
+    document = make_pdf(["\n".join(pdf_lines(str(ds.PatientName), str(ds.PatientID), str(ds.StudyDate)))])
     ds.ContentDate, ds.ContentTime = ds.StudyDate, REPORT_TIME
     ds.AcquisitionDateTime = f"{ds.StudyDate}{REPORT_TIME}"
     ds.ConversionType = "WSD"

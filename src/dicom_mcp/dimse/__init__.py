@@ -1,0 +1,12 @@
+"""DIMSE, over pynetdicom: the only package (with the sample PACS) that imports it.
+
+client.py       the adapter: C-ECHO, C-FIND, C-GET, C-MOVE in worker threads, per-node limits
+pool.py         C-FIND associations kept for reuse; opener.py opens them within shared slots
+scu/            blocking exchanges on one association (find, retrieve, responses, association)
+identifiers.py  query and retrieval identifiers as bytes; wire.py the fast identifier writer
+commands.py     C-FIND-RSP command sets read from their bytes (scu/responses.py uses it)
+reactor.py      the process-wide set-up: quiet logging, an event-driven reactor, bounded
+                PDUs, every patched or relied-on pynetdicom method fingerprinted
+failures.py     DIMSE statuses and association outcomes put into words
+tls.py          TLS contexts per node
+"""

@@ -1,0 +1,291 @@
+"""pynetdicom, changed for the whole process: quiet logging, and a DUL reactor woken by events.
+
+`configure_pynetdicom()` is the one function that changes pynetdicom and pydicom for the process:
+start-up calls it once (`__main__`, the demo loader, the bench, the tests' conftest), before any
+association opens; constructing a client changes nothing.
+
+A failed connection's socket is closed (see `_shutdown_then_close`).
+
+A PDU longer than `MAX_PDU_BYTES` is refused before it is read (`_bounded_recv`): pynetdicom
+reads a whole PDU into memory at the length its header claims (up to 4 GiB), whatever maximum
+length we proposed; the connection is then treated as closed.
+
+Logging: pynetdicom would log identifiers (patient data) and per-message chatter; both are off.
+pydicom's checks of values read off the wire are off too: they only warn, their warnings quote
+the value (patient data), and they cost a regular expression per UID. Values sent are checked
+by `validation.py` before any query is built.
+
+The reactor:
+
+Each pynetdicom association runs a DUL thread that, whenever it has nothing to do, sleeps
+1 ms and looks again (its own source says "TODO: make this event based"). With a dozen
+associations open that is ten thousand wake-ups a second, each taking the interpreter lock
+from the threads doing real work, and every message we send waits up to a millisecond to be
+picked up. `install()` replaces the loop with one that blocks in `select()` on the
+association's socket and on a wake-up socket, which `send_pdu`, `kill_dul` and `stop_dul`
+write to. The steps of each turn are pynetdicom's own, in its order; only the wait between
+turns changes. The wait is capped (`MAX_WAIT`) so the ARTIM timer is still checked.
+
+The methods replaced here are copies of pynetdicom 3.0.4's, changed only in how they wait. A
+pynetdicom whose originals differ (by a fingerprint of their source) is refused at start-up
+with a clear message, rather than run with a silently diverged copy.
+
+C-FIND responses: `install()` also puts `scu/responses.py`'s reader in front of pynetdicom's
+`DIMSEServiceProvider.receive_primitive`, guarded by the same fingerprints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import queue
+import select
+import socket
+import time
+from collections.abc import Mapping
+from contextlib import suppress
+from typing import Any, Final
+
+import pynetdicom
+from pydicom import config as pydicom_config
+from pynetdicom import _config
+from pynetdicom.association import Association
+from pynetdicom.dimse import DIMSEServiceProvider
+from pynetdicom.dimse_messages import DIMSEMessage
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.pdu import A_ABORT_RQ
+from pynetdicom.transport import AssociationSocket
+
+from dicom_mcp.dimse.scu import responses
+from dicom_mcp.errors import PynetdicomChanged
+
+logger = logging.getLogger(__name__)
+
+MAX_WAIT = 0.02  # seconds between checks of the ARTIM timer when nothing happens
+# Far above the PDU lengths peers are offered (pynetdicom's 16,382 bytes) and send in practice.
+MAX_PDU_BYTES: Final = 16 * 1024 * 1024
+# SHA-256 (first 16 hex digits) of pynetdicom 3.0.4's source of each method this module
+# replaces, wraps or calls from its copy of the reactor loop, or whose work its C-FIND
+# response reader does (the last three).
+EXPECTED_SOURCES: Final = {
+    "run_reactor": "e3a10eb3a0931e48",
+    "send_pdu": "7cbce5da8594124e",
+    "kill_dul": "5ceccf8dd01c2072",
+    "stop_dul": "28a7e0be126e7b30",
+    "_process_recv_primitive": "4c0ebbb3e646e35e",
+    "_is_transport_event": "8725ed03bb8fbdef",
+    "receive_primitive": "5f99c86b14a15cef",
+    "decode_msg": "f51c777e841a76be",
+    "message_to_primitive": "f8f43d34e43450ef",
+    # What the rest of dimse/ relies on without replacing it: the socket's close and read
+    # (replaced and wrapped at install), Association's `_kill` and `_is_paused` flags
+    # (scu/association.py) and the DIMSE provider's `msg_queue` (scu/exchange.py, responses.py).
+    "AssociationSocket._shutdown_socket": "e2b2628faa81a578",
+    "AssociationSocket.recv": "6bc20a33b1b7cfe7",
+    "Association.release": "c7d713502b77d702",
+    "Association._run_reactor": "f28838c5559e462a",
+    "Association.kill": "8f9713666a7f4cff",
+    "DIMSEServiceProvider.__init__": "bbecd186810e7700",
+    "DIMSEServiceProvider.get_msg": "890e3e04283f5aeb",
+}
+_DIMSE_METHODS: Final = {
+    "receive_primitive": DIMSEServiceProvider,
+    "decode_msg": DIMSEMessage,
+    "message_to_primitive": DIMSEMessage,
+}
+_CLASSES: Final = {
+    cls.__name__: cls for cls in (AssociationSocket, Association, DIMSEServiceProvider, DULServiceProvider)
+}
+
+
+def _owner(name: str) -> tuple[type, str]:
+    """The class that defines the method `name` ("Class.method", or a bare DUL/DIMSE method)."""
+    if "." in name:
+        owner, method = name.split(".", 1)
+        return _CLASSES[owner], method
+    return _DIMSE_METHODS.get(name, DULServiceProvider), name
+
+
+# pynetdicom's own methods, as imported (before install() replaces some of them).
+ORIGINALS: Final = {name: getattr(*_owner(name)) for name in EXPECTED_SOURCES}
+_original_send_pdu = ORIGINALS["send_pdu"]
+_original_recv = ORIGINALS["AssociationSocket.recv"]
+_original_kill_dul = ORIGINALS["kill_dul"]
+
+
+def configure_pynetdicom() -> None:
+    """Quiet pynetdicom's logging, stop pydicom's read-side value checks, install the reactor.
+
+    Raises:
+        PynetdicomChanged: the installed pynetdicom's reactor no longer looks as expected.
+    """
+    pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
+    _config.LOG_REQUEST_IDENTIFIERS = False
+    _config.LOG_RESPONSE_IDENTIFIERS = False
+    _config.LOG_HANDLER_LEVEL = "none"
+    logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    # pynetdicom 3.0 skips close() when shutdown() fails, as it does on a socket whose connect()
+    # was refused, and then drops its only reference inside connect(): the socket is freed
+    # unclosed (a ResourceWarning). No close after associate() can reach it, so the fix is here.
+    setattr(AssociationSocket, "_shutdown_socket", _shutdown_then_close)  # noqa: B010
+    setattr(AssociationSocket, "recv", _bounded_recv)  # noqa: B010
+    install()
+
+
+def _bounded_recv(self: AssociationSocket, nr_bytes: int) -> bytearray:
+    """pynetdicom's `recv`, refusing a read longer than any PDU we accept."""
+    if nr_bytes > MAX_PDU_BYTES + 6:
+        raise OSError(f"the peer announced a PDU of {nr_bytes} bytes, more than {MAX_PDU_BYTES}")
+    received: bytearray = _original_recv(self, nr_bytes)
+    return received
+
+
+def _shutdown_then_close(self: AssociationSocket) -> None:
+    sock = self.socket
+    if sock is None:
+        return
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+def diverged(methods: Mapping[str, Any] | None = None) -> list[str]:
+    """The names of `methods` (default: pynetdicom's originals) whose source is not as expected."""
+    methods = ORIGINALS if methods is None else methods
+    changed = []
+    for name, digest in EXPECTED_SOURCES.items():
+        try:
+            source = inspect.getsource(methods[name])
+        except (KeyError, OSError, TypeError):
+            source = ""
+        if hashlib.sha256(source.encode()).hexdigest()[:16] != digest:
+            changed.append(name)
+    return changed
+
+
+def install() -> None:
+    """Make every DUL thread started from now on event-driven (idempotent).
+
+    Raises:
+        PynetdicomChanged: see `diverged`.
+    """
+    changed = diverged()
+    if changed:
+        raise PynetdicomChanged(
+            f"pynetdicom {pynetdicom.__version__} changed {', '.join(_qualified(name) for name in changed)}: "
+            "dicom-mcp's event-driven reactor (dimse/reactor.py) was written for pynetdicom 3.0.4. "
+            "Install pynetdicom>=3.0.4,<3.1, or update reactor.py and its fingerprints."
+        )
+    DULServiceProvider.run_reactor = _run_reactor  # type: ignore[method-assign]
+    DULServiceProvider.send_pdu = _send_pdu  # type: ignore[method-assign]
+    DULServiceProvider.kill_dul = _kill_dul  # type: ignore[method-assign]
+    DULServiceProvider.stop_dul = _stop_dul  # type: ignore[method-assign]
+    DIMSEServiceProvider.receive_primitive = responses.receive_primitive  # type: ignore[method-assign]
+
+
+def _qualified(name: str) -> str:
+    owner, method = _owner(name)
+    return f"{owner.__name__}.{method}"
+
+
+def _wake(dul: DULServiceProvider) -> None:
+    waker: socket.socket | None = getattr(dul, "_waker", None)
+    if waker is not None:
+        with suppress(OSError):  # full (a wake-up is pending anyway) or already closed
+            waker.send(b"\x00")
+
+
+def _send_pdu(self: DULServiceProvider, primitive: Any) -> None:
+    _original_send_pdu(self, primitive)
+    _wake(self)
+
+
+def _kill_dul(self: DULServiceProvider) -> None:
+    _original_kill_dul(self)
+    _wake(self)
+
+
+def _stop_dul(self: DULServiceProvider) -> bool:
+    """pynetdicom's `stop_dul` (Association.kill calls it), waking the thread it waits for."""
+    if self.state_machine.current_state != "Sta1":
+        return False
+    self._kill_thread = True
+    _wake(self)
+    while self.is_alive():
+        time.sleep(0.001)
+    return True
+
+
+def _run_reactor(self: DULServiceProvider) -> None:
+    """pynetdicom's `DULServiceProvider.run_reactor`, waiting in select() between turns."""
+    wakeup, waker = socket.socketpair()
+    wakeup.setblocking(False)
+    waker.setblocking(False)
+    self._waker = waker  # type: ignore[attr-defined]
+    try:
+        _turns(self, wakeup)
+    finally:
+        self._waker = None  # type: ignore[attr-defined]
+        waker.close()
+        wakeup.close()
+
+
+def _turns(self: DULServiceProvider, wakeup: socket.socket) -> None:
+    self._idle_timer.start()
+    while True:
+        if not self.assoc._dul_ready.is_set():
+            self.assoc._dul_ready.set()
+        if self._kill_thread:
+            break
+        if self.artim_timer.expired:
+            self.event_queue.put("Evt18")
+        try:
+            if self._process_recv_primitive():  # a primitive to send: encode it
+                pass
+            elif self._is_transport_event():  # data from the peer: receive and decode a PDU
+                self._idle_timer.restart()
+        except Exception as exc:  # as pynetdicom does: abort, bypassing the state machine
+            logger.error("DICOM upper layer failed (%s); aborting the association", type(exc).__name__)
+            _abort(self)
+            return
+        try:
+            event = self.event_queue.get(block=False)
+        except queue.Empty:
+            _wait(self, wakeup)
+            continue
+        self.state_machine.do_action(event)
+
+
+def _wait(self: DULServiceProvider, wakeup: socket.socket) -> None:
+    """Until the peer sends data, a primitive is queued, the thread is killed, or MAX_WAIT."""
+    if self._kill_thread or not self.to_provider_queue.empty():
+        return
+    watched: list[Any] = [wakeup]
+    transport = self.socket
+    raw = transport.socket if transport is not None and transport._is_connected else None
+    if raw is not None:
+        pending = getattr(raw, "pending", None)  # TLS: bytes already decrypted, invisible to select
+        if pending is not None and pending():
+            return
+        watched.append(raw)
+    try:
+        ready, _, _ = select.select(watched, [], [], MAX_WAIT)
+    except (OSError, ValueError):  # the socket closed under us: let the next turn see it
+        return
+    if wakeup in ready:
+        with suppress(OSError):
+            wakeup.recv(4096)
+
+
+def _abort(self: DULServiceProvider) -> None:
+    abort_pdu = A_ABORT_RQ()
+    abort_pdu.source = 0x02
+    abort_pdu.reason_diagnostic = 0x00
+    with suppress(Exception):
+        if self.socket is not None:
+            self.socket.send(abort_pdu.encode())
+    self.assoc.is_aborted = True
+    self.assoc.is_established = False
+    self.assoc._kill = True
+    self._kill_thread = True

@@ -1,0 +1,206 @@
+"""C-GET (instances into memory) and C-MOVE (a study or series to a destination AE) over a Channel.
+
+C-GET: the PACS sends each instance back on the same association as a C-STORE, which we accept
+in the SCP role negotiated for its SOP class. One presentation context is proposed per (SOP
+class, transfer syntax) pair, uncompressed and the common compressed syntaxes alike, so that a
+PACS that cannot transcode still finds a context for what it stores (measured against Orthanc:
+one context listing five syntaxes gets one accepted, and compressed instances then fail).
+Received instances stay in memory, never on disk, as encoded bytes (`instances.py`): each is
+counted against the call's byte budget before it is kept, deflated ones piece by piece as they
+inflate, and a message still arriving is counted as its fragments come (`responses.py`), so a
+PACS that sends more than the budget is stopped before it is held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import Final
+
+from pydicom.uid import (
+    JPEG2000,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    RLELossless,
+)
+from pynetdicom import build_context, build_role
+from pynetdicom.dimse_primitives import C_GET, C_MOVE, C_STORE
+from pynetdicom.pdu_primitives import SCP_SCU_RoleSelectionNegotiation
+from pynetdicom.presentation import PresentationContext
+
+from dicom_mcp.dimse import failures
+from dicom_mcp.dimse.identifiers import encode_keys
+from dicom_mcp.dimse.scu.association import Channel
+from dicom_mcp.dimse.scu.exchange import check_response, context_for, next_message, next_response, syntax_of
+from dicom_mcp.errors import DicomError, PacsError
+from dicom_mcp.model.instances import Instance, Malformed, received
+from dicom_mcp.model.retrievals import STUDY_ROOT_GET, STUDY_ROOT_MOVE, Keys
+from dicom_mcp.model.target import Target
+from dicom_mcp.pacs.backend import Moved
+from dicom_mcp.pacs.budget import Budget, too_large
+
+STORED_SYNTAXES: Final = (
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    JPEG2000Lossless,
+    JPEG2000,
+    RLELossless,
+)
+UNCOMPRESSED: Final = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+# DICOM allows 128 presentation contexts per association; one goes to the C-GET model.
+MAX_SOP_CLASSES: Final = 127 // len(STORED_SYNTAXES)
+_OUT_OF_RESOURCES: Final = 0xA702
+_CANNOT_UNDERSTAND: Final = 0xC000
+# Bytes of a DIMSE message's command set and PDV headers beyond its dataset, allowed past the budget.
+COMMAND_SLACK: Final = 64 * 1024
+
+
+@dataclass
+class Retrieved:
+    """Instances received by one C-GET, as encoded bytes, in memory."""
+
+    instances: list[Instance] = field(default_factory=list)
+    failed: int = 0
+    warning: int = 0
+    refused: DicomError | None = None  # why the C-GET was cancelled (the budget), if it was
+
+
+def get_contexts(
+    sop_classes: Sequence[str],
+) -> tuple[list[PresentationContext], list[SCP_SCU_RoleSelectionNegotiation]]:
+    """The presentation contexts and SCP roles a C-GET association proposes for `sop_classes`.
+
+    Up to MAX_SOP_CLASSES classes get a context for every stored syntax; more classes (a guess
+    at an instance whose class the PACS would not say) get the two uncompressed ones.
+    """
+    classes = list(dict.fromkeys(sop_classes))
+    syntaxes = STORED_SYNTAXES if len(classes) <= MAX_SOP_CLASSES else UNCOMPRESSED
+    classes = classes[: 127 // len(syntaxes)]
+    contexts = [build_context(STUDY_ROOT_GET)]
+    contexts += [build_context(sop, syntax) for sop in classes for syntax in syntaxes]
+    return contexts, [build_role(sop, scp_role=True) for sop in classes]
+
+
+def move_contexts() -> list[PresentationContext]:
+    return [build_context(STUDY_ROOT_MOVE, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])]
+
+
+def get(
+    channel: Channel, target: Target, keys: Keys, give_up: float, dimse_timeout: float, budget: Budget
+) -> Retrieved:
+    """One C-GET; every instance the PACS sends is kept, as bytes, while `budget` lasts.
+
+    Raises:
+        RetrieveTooLarge: the instances passed the call's budget (the C-GET was cancelled).
+        ServiceBusy: the process holds too much for other calls (the C-GET was cancelled).
+    """
+    assoc = channel.assoc
+    context_id, syntax = context_for(assoc, STUDY_ROOT_GET, target)
+    request = C_GET()
+    request.MessageID, request.AffectedSOPClassUID, request.Priority = 1, STUDY_ROOT_GET, 2
+    request.Identifier = BytesIO(encode_keys(keys, syntax))
+    assoc.dimse.byte_limit = lambda: budget.remaining + COMMAND_SLACK  # type: ignore[attr-defined]
+    assoc.dimse.send_msg(request, context_id)
+    got = Retrieved()
+    while True:
+        try:
+            store_context, message = next_message(
+                assoc, target, give_up, dimse_timeout, first=not got.instances
+            )
+        except PacsError:
+            if getattr(assoc.dimse, "over_limit", False):  # responses.py stopped a message mid-way
+                raise too_large(target.describe(), budget.cap) from None
+            raise
+        if isinstance(message, C_STORE):
+            _store(channel, store_context, message, got, budget, (context_id, target.describe()))
+            continue
+        response, status = check_response(message, target, C_GET, 1)
+        if status in failures.PENDING:
+            continue
+        got.failed = int(response.NumberOfFailedSuboperations or 0)
+        got.warning = int(response.NumberOfWarningSuboperations or 0)
+        if got.refused is not None:
+            raise got.refused
+        failures.check_retrieve_status("C-GET", status, partial_ok=bool(got.instances))
+        return got
+
+
+def _store(
+    channel: Channel, context_id: int, request: C_STORE, got: Retrieved, budget: Budget, get: tuple[int, str]
+) -> None:
+    """Answer one C-STORE of a C-GET: keep the instance, or refuse it once past the budget."""
+    assoc = channel.assoc
+    data = request.DataSet.getvalue() if request.DataSet is not None else b""
+    status = 0x0000
+    if got.refused is not None:
+        status = _OUT_OF_RESOURCES
+    else:
+        syntax = syntax_of(assoc, context_id) or ExplicitVRLittleEndian
+        get_context, where = get
+        try:
+            if syntax != DeflatedExplicitVRLittleEndian:
+                budget.take(len(data), where)
+            got.instances.append(received(data, syntax, lambda size: budget.take(size, where)))
+        except Malformed:
+            status = _CANNOT_UNDERSTAND
+        except DicomError as exc:  # past the call's budget, or the process's
+            got.refused, status = exc, _OUT_OF_RESOURCES
+            assoc.send_c_cancel(1, context_id=get_context)
+    response = C_STORE()
+    response.MessageIDBeingRespondedTo = request.MessageID
+    response.AffectedSOPClassUID = request.AffectedSOPClassUID
+    response.AffectedSOPInstanceUID = request.AffectedSOPInstanceUID
+    response.Status = status
+    assoc.dimse.send_msg(response, context_id)
+
+
+def move(
+    channel: Channel,
+    target: Target,
+    keys: Keys,
+    destination_ae: str,
+    give_up: float,
+    dimse_timeout: float,
+    progress: Callable[[int, int], None] | None = None,
+) -> Moved:
+    """One C-MOVE of `keys` to `destination_ae`; `progress(done, total)` on each pending response."""
+    assoc = channel.assoc
+    context_id, syntax = context_for(assoc, STUDY_ROOT_MOVE, target)
+    request = C_MOVE()
+    request.MessageID, request.AffectedSOPClassUID, request.Priority = 1, STUDY_ROOT_MOVE, 2
+    request.MoveDestination = destination_ae
+    request.Identifier = BytesIO(encode_keys(keys, syntax))
+    assoc.dimse.send_msg(request, context_id)
+    first = True
+    while True:
+        response, status = next_response(assoc, target, give_up, dimse_timeout, C_MOVE, 1, first)
+        first = False
+        counts = [
+            int(getattr(response, f"Number{kind}Suboperations") or 0)
+            for kind in ("OfCompleted", "OfFailed", "OfWarning", "OfRemaining")
+        ]
+        completed, failed, warning, remaining = counts
+        if status in failures.PENDING:
+            if progress is not None:
+                progress(completed + failed + warning, completed + failed + warning + remaining)
+            continue
+        failures.check_retrieve_status("C-MOVE", status, partial_ok=completed > 0)
+        return Moved(completed, failed, warning, status)
