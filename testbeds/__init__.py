@@ -8,6 +8,9 @@
     clients.py  MCP clients for it (HTTP modern and legacy, SSE, stdio) and call helpers
     net.py      free ports, and connections counted from /proc/net/tcp
     poll.py     waiting for a condition with a deadline
+    bombs/      hostile DICOM instances, small on disk and huge when read, generated at test time
+    hostile_pacs.py, hostile_web.py  a Q/R SCP and a DICOMweb archive that send what a test hands them
+    watch.py    a service's memory, stalls and time to answer, watched while hostile calls run
 
 Not part of the shipped package (setuptools finds packages under src/ only). The pytest
 fixtures over these beds live in tests/fixtures.py.

@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian
 
 TOKEN = "s3cret-token"
 USERNAME, PASSWORD = "mcp", "pass word"
@@ -71,7 +71,7 @@ def instance_bytes() -> bytes:
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
-    ds.file_meta.MediaStorageSOPInstanceUID = INSTANCE_UID
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(INSTANCE_UID)
     out = BytesIO()
     ds.save_as(out, enforce_file_format=True)
     return out.getvalue()

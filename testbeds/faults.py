@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
@@ -214,8 +215,9 @@ def fault_pacs(
         pacs.release.wait(echo_delay)
         return 0x0000
 
-    handlers = [(evt.EVT_C_FIND, on_find), (evt.EVT_C_ECHO, on_echo), (evt.EVT_C_GET, on_get)]
+    handlers: list[Any] = [(evt.EVT_C_FIND, on_find), (evt.EVT_C_ECHO, on_echo), (evt.EVT_C_GET, on_get)]
     server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=handlers, ssl_context=ssl_context)
+    assert server is not None  # block=False returns the running server
     pacs.port = server.server_address[1]
     try:
         yield pacs

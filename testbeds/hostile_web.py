@@ -6,21 +6,18 @@ A route has one answer for every QIDO-RS search (a GET that accepts application/
 one for every WADO-RS retrieve (a GET that accepts multipart/related); a route without one
 answers 404. Requests are counted per path (route and path, without the query string).
 
-The generators build hostile bodies at test time without holding what they inflate to:
+The generators build hostile bodies at test time without holding what they inflate to; the
+instances in them are testbeds.bombs' (`bombs.part10` makes one a part):
 
     gzip_bomb        a QIDO-RS body, gzip-compressed, of `[{},{},...]` (250 MiB from ~250 KB)
-    inflation_bomb   a Part 10 instance in Deflated Explicit VR Little Endian whose dataset
-                     inflates to 1 GiB (a private OB of zeros) from ~1 MiB
     nested_json      `[[[...]]]`, 200,000 deep
     empty_parts      a multipart/related body of 1,000,000 parts with empty bodies
-    sr_instance      a small Basic Text SR, for the reports that must not be mixed up
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import struct
 import threading
 import zlib
 from collections import Counter
@@ -31,24 +28,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_dataset, write_file_meta_info
-from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
+from testbeds.bombs import COMPREHENSIVE_SR, Place
 
 BOUNDARY: Final = "hostile-web"
-BASIC_TEXT_SR: Final = "1.2.840.10008.5.1.4.1.1.88.11"
-RAW_DATA: Final = "1.2.840.10008.5.1.4.1.1.66"
 # The instance every route's QIDO-RS answer locates, and another patient's, in another study.
-STUDY_UID: Final = "1.2.826.0.1.3680043.8.498.91.1"
-SERIES_UID: Final = STUDY_UID + ".1"
-SOP_UID: Final = SERIES_UID + ".1"
-OTHER_STUDY_UID: Final = "1.2.826.0.1.3680043.8.498.92.1"
-OTHER_SERIES_UID: Final = OTHER_STUDY_UID + ".1"
-OTHER_SOP_UID: Final = OTHER_SERIES_UID + ".1"
-RIGHT_TEXT: Final = "RIGHT-REPORT"
-CANARY_TEXT: Final = "OTHER-PATIENT-CANARY"
-CANARY_NAME: Final = "Other^Canary"
+PLACE: Final = Place.make(91)
+OTHER_PLACE: Final = Place.make(92)
 _CHUNK: Final = 1 << 20
 
 
@@ -105,12 +90,12 @@ def qido_body(body: bytes, *, gzipped: bool = False) -> Answer:
     return Answer(body, "application/dicom+json", {"Content-Encoding": "gzip"} if gzipped else {})
 
 
-def located(sop_class: str = BASIC_TEXT_SR, modality: str = "SR") -> Answer:
-    """A QIDO-RS answer that places SOP_UID in SERIES_UID of STUDY_UID, at any level asked."""
+def located(sop_class: str = COMPREHENSIVE_SR, modality: str = "SR") -> Answer:
+    """A QIDO-RS answer that places PLACE's instance in its series and study, at any level asked."""
     row = {
-        "0020000D": {"vr": "UI", "Value": [STUDY_UID]},
-        "0020000E": {"vr": "UI", "Value": [SERIES_UID]},
-        "00080018": {"vr": "UI", "Value": [SOP_UID]},
+        "0020000D": {"vr": "UI", "Value": [PLACE.study]},
+        "0020000E": {"vr": "UI", "Value": [PLACE.series]},
+        "00080018": {"vr": "UI", "Value": [PLACE.sop]},
         "00080016": {"vr": "UI", "Value": [sop_class]},
         "00080060": {"vr": "CS", "Value": [modality]},
     }
@@ -151,69 +136,6 @@ def empty_parts(count: int = 1_000_000) -> Answer:
     """A WADO-RS answer of `count` application/dicom parts, each with an empty body."""
     part = f"--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n\r\n".encode()
     return multipart_body(part * count + f"--{BOUNDARY}--\r\n".encode())
-
-
-def inflation_bomb(inflated: int = 2**30, sop_uid: str = SOP_UID) -> bytes:
-    """A Part 10 instance whose deflated dataset holds a private OB of `inflated` zero bytes.
-
-    The file meta group stays Explicit VR Little Endian, uncompressed (PS3.10 7.1); the dataset
-    after it is one raw deflate stream (wbits=-15). The zeros are deflated one full-flushed chunk
-    at a time: after a full flush a chunk refers to nothing before it, so the compressed chunk is
-    the same every time and is made once.
-    """
-    head = Dataset()
-    head.SOPClassUID, head.SOPInstanceUID, head.Modality = RAW_DATA, sop_uid, "OT"
-    head.add_new(0x00090010, "LO", "HOSTILE WEB")
-    tail = Dataset()
-    tail.StudyInstanceUID, tail.SeriesInstanceUID = STUDY_UID, SERIES_UID
-    element = struct.pack("<HH2sHI", 0x0009, 0x1000, b"OB", 0, inflated)
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    out = [compressor.compress(_explicit_le(head) + element), compressor.flush(zlib.Z_FULL_FLUSH)]
-    whole, rest = divmod(inflated, _CHUNK)
-    if whole:
-        block = compressor.compress(bytes(_CHUNK)) + compressor.flush(zlib.Z_FULL_FLUSH)
-        out.append(block * whole)
-    out += [compressor.compress(bytes(rest) + _explicit_le(tail)), compressor.flush()]
-    return _preamble_and_meta(RAW_DATA, sop_uid, DeflatedExplicitVRLittleEndian) + b"".join(out)
-
-
-def sr_instance(study_uid: str, series_uid: str, sop_uid: str, text: str, patient_name: str) -> bytes:
-    """A Basic Text SR whose one TEXT item says `text`, as a Part 10 file (Explicit VR Little Endian)."""
-    ds = Dataset()
-    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = BASIC_TEXT_SR, sop_uid, "SR"
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
-    ds.PatientName, ds.PatientID = patient_name, patient_name.replace("^", "-").upper()
-    ds.ValueType, ds.ContinuityOfContent = "CONTAINER", "SEPARATE"
-    ds.CompletionFlag, ds.VerificationFlag = "COMPLETE", "UNVERIFIED"
-    ds.ConceptNameCodeSequence = [_code("18782-3", "LN", "Radiology Study observation")]
-    item = Dataset()
-    item.RelationshipType, item.ValueType, item.TextValue = "CONTAINS", "TEXT", text
-    item.ConceptNameCodeSequence = [_code("121071", "DCM", "Finding")]
-    ds.ContentSequence = [item]
-    return _preamble_and_meta(BASIC_TEXT_SR, sop_uid, ExplicitVRLittleEndian) + _explicit_le(ds)
-
-
-def _code(value: str, scheme: str, meaning: str) -> Dataset:
-    code = Dataset()
-    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = value, scheme, meaning
-    return code
-
-
-def _explicit_le(ds: Dataset) -> bytes:
-    fp = DicomBytesIO()
-    fp.is_little_endian, fp.is_implicit_VR = True, False
-    write_dataset(fp, ds)
-    return fp.getvalue()
-
-
-def _preamble_and_meta(sop_class: str, sop_uid: str, syntax: str) -> bytes:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = UID(sop_class), UID(sop_uid)
-    meta.TransferSyntaxUID = UID(syntax)
-    fp = DicomBytesIO()
-    fp.is_little_endian, fp.is_implicit_VR = True, False
-    write_file_meta_info(fp, meta, enforce_standard=True)
-    return bytes(128) + b"DICM" + fp.getvalue()
 
 
 # --- the server -----------------------------------------------------------------------------------

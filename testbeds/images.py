@@ -36,7 +36,7 @@ def _base(sop_class: str, photometric: str, samples: int = 1, name: str = "image
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = generate_uid(prefix=UID_ROOT)
-    ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.file_meta.MediaStorageSOPClassUID = UID(sop_class)
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     ds.PatientName, ds.PatientID = f"IMAGES^{name.upper()}", "IMG001"
     ds.StudyInstanceUID = f"{UID_ROOT}1"
@@ -52,7 +52,7 @@ def _base(sop_class: str, photometric: str, samples: int = 1, name: str = "image
 
 def thirds(low: int, middle: int, high: int, dtype: type) -> np.ndarray:
     """Three vertical bands: columns 0-31 `low`, 32-63 `middle`, 64-95 `high`."""
-    arr = np.empty((ROWS, COLUMNS), dtype=dtype)
+    arr: np.ndarray = np.empty((ROWS, COLUMNS), dtype=dtype)
     arr[:, :32], arr[:, 32:64], arr[:, 64:] = low, middle, high
     return arr
 
@@ -118,7 +118,7 @@ def rgb_bands() -> np.ndarray:
 def ybr_full_422() -> Dataset:
     """The RGB bands, stored as YBR_FULL_422 (pydicom converts and subsamples)."""
     ds = rgb()
-    from pydicom.pixels import convert_color_space  # noqa: PLC0415 - only this maker needs it
+    from pydicom.pixels.processing import convert_color_space  # noqa: PLC0415 - only this maker needs it
 
     ybr = convert_color_space(rgb_bands(), "RGB", "YBR_FULL")
     # 4:2:2 keeps every Y and one Cb, Cr per pair of columns: Y0 Y1 Cb Cr.

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+from pynetdicom.dimse_primitives import C_STORE
 
 from testbeds.faults import stop_server
 
@@ -58,14 +59,17 @@ def run_store_scp(ae_title: str = STORE_AET, host: str = "127.0.0.1") -> Iterato
     ae = AE(ae_title=ae_title)
     ae.maximum_pdu_size = 0  # unlimited: pixel data arrives in as few PDUs as the sender likes
     for context in AllStoragePresentationContexts:
+        assert context.abstract_syntax is not None  # every storage context names its class
         ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
     scp = StoreScp(Destination(ae_title, host, 0))  # its port is known once the server listens
 
     def on_store(event: evt.Event) -> int:
+        assert isinstance(event.request, C_STORE)  # the only event handled here
         scp.note(event.assoc.requestor.ae_title.strip(), str(event.request.AffectedSOPInstanceUID))
         return 0x0000
 
     server = ae.start_server((host, 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    assert server is not None  # block=False returns the running server
     scp.destination = Destination(ae_title, host, int(server.server_address[1]))
     try:
         yield scp

@@ -1,13 +1,33 @@
-"""The running `--demo` service, for the modules that talk to it over HTTP."""
+"""Shared by the demo tests: the sample data set, built once, and the running `--demo` service."""
 
 from __future__ import annotations
 
+import copy
 import signal
 from collections.abc import Iterator
 
 import pytest
+from pydicom.dataset import Dataset
 
+from dicom_mcp.demo import sample_datasets
 from testbeds.service import RunningService, run_service, service_env
+
+
+class SampleData:
+    """The sample data set, built once: building it takes most of a second, copying a tenth."""
+
+    def __init__(self) -> None:
+        self._built = sample_datasets()
+
+    def __call__(self, count: int | None = None) -> list[Dataset]:
+        """A copy of the first `count` instances (all by default) of this caller's own, free to change."""
+        return copy.deepcopy(self._built[:count])
+
+
+@pytest.fixture(scope="session")
+def sample_data() -> SampleData:
+    """The sample data set, built once for the session; each call gives a copy."""
+    return SampleData()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from pydicom.dataset import Dataset
 
-from dicom_mcp.demo import sample_datasets
 from dicom_mcp.demo.find import (
     IDENTIFIER_DOES_NOT_MATCH,
     PATIENT_ROOT_FIND,
@@ -17,11 +16,12 @@ from dicom_mcp.demo.find import (
     to_retrieve,
 )
 from dicom_mcp.demo.index import Index
+from tests.demo.conftest import SampleData
 
 
 @pytest.fixture(scope="module")
-def index() -> Index:
-    return Index(sample_datasets())
+def index(sample_data: SampleData) -> Index:
+    return Index(sample_data())
 
 
 def identifier(level: str, **keys: object) -> Dataset:
@@ -119,6 +119,6 @@ def test_a_retrieve_sends_every_instance_below_each_match_once(index: Index) -> 
         to_retrieve(index, identifier("STUDY", StudyInstanceUID=""), STUDY_ROOT_GET)
 
 
-def test_an_instance_given_twice_is_indexed_once() -> None:
-    datasets = sample_datasets()
+def test_an_instance_given_twice_is_indexed_once(sample_data: SampleData) -> None:
+    datasets = sample_data()
     assert Index([*datasets, datasets[0]]).instance_count == len(datasets)

@@ -23,14 +23,16 @@ from dicom_mcp.demo import (
     ARCHIVE_AE_TITLE,
     SampleArchive,
     SamplePacs,
-    sample_datasets,
     start_sample_archive,
     start_sample_pacs,
 )
 from dicom_mcp.demo.index import Entity, Index
 from dicom_mcp.errors import NotLoopback
+from testbeds.faults import stop_server
 from testbeds.net import free_port, is_listening
 from testbeds.poll import until
+from tests.demo.conftest import SampleData
+from tests.servers import stop_promptly
 
 PATIENT_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.1.2"
 STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
@@ -53,15 +55,17 @@ class Narrow:
 
 
 @pytest.fixture(scope="module")
-def index() -> Index:
-    return Index(sample_datasets())
+def index(sample_data: SampleData) -> Index:
+    return Index(sample_data())
 
 
 @pytest.fixture(scope="module")
-def archive() -> Iterator[SampleArchive]:
-    classes = {str(ds.SOPClassUID) for ds in sample_datasets()}
-    with start_sample_archive(classes) as running:
+def archive(sample_data: SampleData) -> Iterator[SampleArchive]:
+    running = start_sample_archive({str(ds.SOPClassUID) for ds in sample_data()})
+    try:
         yield running
+    finally:
+        stop_promptly(running)
 
 
 @pytest.fixture(scope="module")
@@ -79,18 +83,21 @@ def narrow() -> Iterator[Narrow]:
     server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
     scp.port = int(server.server_address[1])
     yield scp
-    server.shutdown()
+    stop_server(server)
 
 
 @pytest.fixture(scope="module")
-def pacs(archive: SampleArchive, narrow: Narrow) -> Iterator[SamplePacs]:
+def pacs(archive: SampleArchive, narrow: Narrow, sample_data: SampleData) -> Iterator[SamplePacs]:
     destinations = {
         archive.ae_title: (archive.host, archive.port),
         "NARROW": ("127.0.0.1", narrow.port),
         "GONE": ("localhost", free_port()),  # known, but nothing listens there
     }
-    with start_sample_pacs(sample_datasets(), move_destinations=destinations) as running:
+    running = start_sample_pacs(sample_data(), move_destinations=destinations)
+    try:
         yield running
+    finally:
+        stop_promptly(running)
 
 
 def study(index: Index, accession: str) -> Entity:
@@ -250,10 +257,12 @@ def test_a_move_that_matches_nothing_succeeds_with_nothing_sent(
 
 
 @pytest.mark.parametrize("host", ["192.0.2.10", "0.0.0.0", "", "::"])
-def test_a_move_destination_other_than_loopback_is_refused_before_anything_listens(host: str) -> None:
+def test_a_move_destination_other_than_loopback_is_refused_before_anything_listens(
+    host: str, sample_data: SampleData
+) -> None:
     port = free_port()
     with pytest.raises(NotLoopback, match=r"moves to loopback destinations only, not to FAR .* never a PACS"):
-        start_sample_pacs(sample_datasets()[:1], port=port, move_destinations={"FAR": (host, 104)})
+        start_sample_pacs(sample_data(1), port=port, move_destinations={"FAR": (host, 104)})
     assert not is_listening(port)
 
 

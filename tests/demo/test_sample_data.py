@@ -11,6 +11,7 @@ from pydicom.uid import ExplicitVRLittleEndian, JPEGLSLossless, RLELossless
 from pypdf import PdfReader
 
 from dicom_mcp.demo import sample_datasets
+from tests.demo.conftest import SampleData
 
 
 def encoded(ds: Dataset) -> bytes:
@@ -19,13 +20,13 @@ def encoded(ds: Dataset) -> bytes:
     return out.getvalue()
 
 
-def test_every_run_makes_the_same_instances_byte_for_byte() -> None:
-    first, second = sample_datasets(), sample_datasets()
+def test_every_run_makes_the_same_instances_byte_for_byte(sample_data: SampleData) -> None:
+    first, second = sample_data(), sample_datasets()  # the session's run, and one more
     assert [encoded(ds) for ds in first] == [encoded(ds) for ds in second]
 
 
-def test_it_is_visibly_synthetic() -> None:
-    datasets = sample_datasets()
+def test_it_is_visibly_synthetic(sample_data: SampleData) -> None:
+    datasets = sample_data()
     assert all(str(ds.PatientName).startswith("DEMO^") for ds in datasets)
     assert all(ds.PatientIdentityRemoved == "YES" for ds in datasets)
     names = {str(ds.PatientName) for ds in datasets}
@@ -33,8 +34,10 @@ def test_it_is_visibly_synthetic() -> None:
     assert any(not name.isascii() for name in names)
 
 
-def test_it_spans_modalities_syntaxes_and_the_kinds_of_instance_the_tools_read() -> None:
-    datasets = sample_datasets()
+def test_it_spans_modalities_syntaxes_and_the_kinds_of_instance_the_tools_read(
+    sample_data: SampleData,
+) -> None:
+    datasets = sample_data()
     assert {"CT", "MR", "CR", "US", "SR", "DOC"} <= {ds.Modality for ds in datasets}
     syntaxes = Counter(ds.file_meta.TransferSyntaxUID for ds in datasets)
     assert {ExplicitVRLittleEndian, RLELossless, JPEGLSLossless} <= set(syntaxes)
@@ -43,8 +46,8 @@ def test_it_spans_modalities_syntaxes_and_the_kinds_of_instance_the_tools_read()
     assert len({ds.StudyDate[:4] for ds in datasets}) >= 5
 
 
-def test_every_image_decodes_and_survives_a_file_round_trip() -> None:
-    for ds in sample_datasets():
+def test_every_image_decodes_and_survives_a_file_round_trip(sample_data: SampleData) -> None:
+    for ds in sample_data():
         if "PixelData" not in ds:
             continue
         again = dcmread(BytesIO(encoded(ds)))
@@ -54,8 +57,8 @@ def test_every_image_decodes_and_survives_a_file_round_trip() -> None:
         assert pixels.max() > pixels.min()
 
 
-def test_the_follow_up_ct_has_a_verified_sr_and_a_readable_pdf_report() -> None:
-    datasets = sample_datasets()
+def test_the_follow_up_ct_has_a_verified_sr_and_a_readable_pdf_report(sample_data: SampleData) -> None:
+    datasets = sample_data()
     (sr,) = [ds for ds in datasets if ds.Modality == "SR"]
     (pdf,) = [ds for ds in datasets if ds.Modality == "DOC"]
     assert sr.StudyInstanceUID == pdf.StudyInstanceUID

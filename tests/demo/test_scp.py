@@ -11,10 +11,12 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGLSLossless
 from pynetdicom import AE, build_role, evt
 
-from dicom_mcp.demo import SamplePacs, check_loopback, sample_datasets, start_sample_pacs
+from dicom_mcp.demo import SamplePacs, check_loopback, start_sample_pacs
 from dicom_mcp.errors import NotLoopback
 from testbeds.net import is_listening
 from testbeds.pacs.common import STUDY_ROOT_FIND, c_echo, c_find
+from tests.demo.conftest import SampleData
+from tests.servers import stop_promptly
 
 STUDY_ROOT_GET = "1.2.840.10008.5.1.4.1.2.2.3"
 PATIENT_ROOT_GET = "1.2.840.10008.5.1.4.1.2.1.3"
@@ -24,9 +26,12 @@ CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 
 
 @pytest.fixture(scope="module")
-def sample() -> Iterator[SamplePacs]:
-    with start_sample_pacs(sample_datasets()) as pacs:
+def sample(sample_data: SampleData) -> Iterator[SamplePacs]:
+    pacs = start_sample_pacs(sample_data())
+    try:
         yield pacs
+    finally:
+        stop_promptly(pacs)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "", "::", "192.0.2.10"])
@@ -134,8 +139,8 @@ def test_a_patient_root_retrieve_sends_all_of_a_patient(sample: SamplePacs) -> N
     assert {str(ds.PatientName) for ds in received} == {"DEMO^Zoë"}
 
 
-def test_stopping_closes_the_port() -> None:
-    pacs = start_sample_pacs(sample_datasets()[:1])
+def test_stopping_closes_the_port(sample_data: SampleData) -> None:
+    pacs = start_sample_pacs(sample_data(1))
     assert is_listening(pacs.port)
     pacs.stop()
     assert not is_listening(pacs.port)

@@ -43,6 +43,8 @@ pytestmark = pytest.mark.anyio
 CONFIG = ClientConfig(
     "MCPSCU", connect_timeout=2, acse_timeout=2, dimse_timeout=1.5, network_timeout=2, query_deadline=3
 )
+# Where a test waits a timeout out, it runs that timeout short: a fault waited out is real time.
+SHORT = 0.5
 QUERY = build_query(Level.STUDY, {"PatientID": ("patient_id", "FAULT*")}, "minimal", None, None)
 
 
@@ -112,13 +114,20 @@ async def test_wrong_called_ae_title_is_rejected_with_its_reason(client: DicomCl
         await client.find(target_of(pacs, "WRONG"), QUERY, 10)
 
 
-async def test_silent_pacs_times_out_on_dimse_timeout(client: DicomClient) -> None:
-    await expect(client, hang, PacsTimeout, "DIMSE timeout", within=CONFIG.dimse_timeout + 1.5)
+async def test_silent_pacs_times_out_on_dimse_timeout() -> None:
+    config = replace(CONFIG, dimse_timeout=SHORT)
+    await expect(DicomClient(config), hang, PacsTimeout, "DIMSE timeout", within=config.dimse_timeout + 1.5)
 
 
-async def test_trickling_pacs_hits_the_overall_deadline(client: DicomClient) -> None:
+async def test_trickling_pacs_hits_the_overall_deadline() -> None:
+    # Each answer comes well within the DIMSE timeout (1.5 s); all of them never within the deadline.
+    config = replace(CONFIG, query_deadline=1.0)
     await expect(
-        client, answers(100, delay=0.5), PacsTimeout, "query deadline", within=CONFIG.query_deadline + 1.5
+        DicomClient(config),
+        answers(100, delay=0.2),
+        PacsTimeout,
+        "query deadline",
+        within=config.query_deadline + 1.5,
     )
 
 
@@ -132,7 +141,8 @@ async def test_failure_status_names_its_code(client: DicomClient, code: int, mea
     assert isinstance(error, QueryFailed) and error.status == code
 
 
-async def test_client_keeps_answering_after_every_fault(client: DicomClient, healthy: FaultPacs) -> None:
+async def test_client_keeps_answering_after_every_fault(healthy: FaultPacs) -> None:
+    client = DicomClient(replace(CONFIG, dimse_timeout=SHORT))  # `hang` waits it out
     for handler in (hang, abort_after(1), failure(0xC000)):
         with fault_pacs(handler) as pacs, pytest.raises(PacsError):
             await client.find(target_of(pacs), QUERY, 10)
@@ -141,15 +151,15 @@ async def test_client_keeps_answering_after_every_fault(client: DicomClient, hea
 
 
 async def test_echo_reports_the_round_trip_it_waited_for(client: DicomClient) -> None:
-    with fault_pacs(answers(0), echo_delay=0.3) as slow:  # its C-ECHO answers after 300 ms
+    with fault_pacs(answers(0), echo_delay=0.1) as slow:  # its C-ECHO answers after 100 ms
         started = time.monotonic()
         round_trip_ms = await client.echo(target_of(slow))
         waited_ms = (time.monotonic() - started) * 1000
-    assert 300 <= round_trip_ms <= waited_ms
+    assert 100 <= round_trip_ms <= waited_ms
 
 
 async def test_busy_pacs_is_reported_when_no_slot_frees_in_time() -> None:
-    client = DicomClient(ClientConfig("MCPSCU", dimse_timeout=5, query_deadline=1, max_associations=1))
+    client = DicomClient(ClientConfig("MCPSCU", dimse_timeout=5, query_deadline=SHORT, max_associations=1))
     with fault_pacs(hang) as pacs:
         errors: list[Exception] = []
 
@@ -179,7 +189,9 @@ async def test_transient_rejection_at_the_pacs_limit_is_retried(client: DicomCli
     assert len(result.matches) == 1
 
 
-async def test_pacs_that_never_answers_the_association_request_times_out(client: DicomClient) -> None:
+async def test_pacs_that_never_answers_the_association_request_times_out() -> None:
+    config = replace(CONFIG, acse_timeout=SHORT)
+    client = DicomClient(config)
     with silent_peer() as port:
         started = time.monotonic()
         with pytest.raises(
@@ -187,7 +199,7 @@ async def test_pacs_that_never_answers_the_association_request_times_out(client:
         ):
             await client.find(Target("127.0.0.1", port, "MUTE"), QUERY, 10)
         elapsed = time.monotonic() - started
-    assert CONFIG.acse_timeout <= elapsed < CONFIG.acse_timeout + 1
+    assert config.acse_timeout <= elapsed < config.acse_timeout + 1
     assert client.open_associations == 0
 
 

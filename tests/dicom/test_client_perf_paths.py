@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -215,7 +215,7 @@ async def test_an_idle_association_the_pacs_dropped_is_replaced(open_client: Ope
 async def test_a_timeout_on_a_reused_association_is_reported_and_it_is_not_reused(
     open_client: OpenClient,
 ) -> None:
-    client = open_client(CONFIG)
+    client = open_client(replace(CONFIG, dimse_timeout=0.5))  # the hang waits it out
     with counting_pacs() as pacs:
         await expect_studies(client, pacs, 2)
         pacs.misbehave = "hang"

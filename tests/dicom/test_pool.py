@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,6 +48,17 @@ def soon(seconds: float = 5.0) -> float:
     return time.monotonic() + seconds
 
 
+def waiting_for_a_slot(thread: threading.Thread) -> bool:
+    """Whether `thread` is parked in `Pool.acquire`, waiting on the pool's condition for a slot."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    return (
+        frame is not None
+        and frame.f_code is threading.Condition.wait.__code__
+        and frame.f_back is not None
+        and frame.f_back.f_code is Pool.acquire.__code__
+    )
+
+
 def test_a_connection_given_back_is_lent_again() -> None:
     pool, opener = new_pool(), Opener()
     first = pool.acquire(opener, soon())
@@ -82,7 +94,7 @@ def test_a_discarded_connection_frees_its_slot_for_a_waiter() -> None:
     got: list[Lease[Conn]] = []
     waiter = threading.Thread(target=lambda: got.append(pool.acquire(opener, soon())))
     waiter.start()
-    time.sleep(0.05)  # the scenario: the waiter is blocked on a full pool
+    until(lambda: waiting_for_a_slot(waiter), what="the waiter blocked on the full pool")
     assert not got
     pool.discard(held, graceful=False)
     waiter.join(5)
@@ -101,9 +113,11 @@ def test_an_unusable_idle_connection_is_closed_not_lent() -> None:
 
 
 def test_a_connection_past_its_lifetime_is_released_not_kept() -> None:
-    pool, opener = new_pool(lifetime=0.05), Opener()
+    lifetime = 0.05
+    pool, opener = new_pool(lifetime=lifetime), Opener()
     lease = pool.acquire(opener, soon())
-    time.sleep(0.06)  # the scenario: the connection outlives its lifetime while in use
+    # The scenario: the connection outlives its lifetime while in use.
+    until(lambda: time.monotonic() - lease.opened >= lifetime, what="the lifetime over")
     pool.give_back(lease)
     until(lambda: lease.conn.closed == [True], what="the old connection closed")
     assert pool.idle == 0

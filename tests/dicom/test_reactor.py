@@ -16,6 +16,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from dicom_mcp.dimse import reactor
 from dicom_mcp.dimse.scu import responses
 from dicom_mcp.errors import ConfigurationError
+from testbeds.faults import stop_server
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def echo_scp() -> Iterator[int]:
     try:
         yield server.server_address[1]
     finally:
-        server.shutdown()
+        stop_server(server)  # not at its accept loop's next half-second poll
 
 
 def test_pynetdicom_as_installed_matches_the_fingerprints() -> None:

@@ -16,10 +16,11 @@ from pydicom.dataset import Dataset
 from pynetdicom.dsutils import decode
 
 from dicom_mcp.dimse.client import ClientConfig, DicomClient
+from dicom_mcp.dimse.shaper import shaper_for
 from dicom_mcp.model.levels import Level
 from dicom_mcp.model.queries import build_query
 from dicom_mcp.model.target import Target
-from dicom_mcp.model.values import JsonValue, shape_identifier, shaper_for
+from dicom_mcp.model.values import JsonValue, shape_identifier
 from testbeds.pacs import RunningPacs, c_find
 
 pytestmark = pytest.mark.anyio

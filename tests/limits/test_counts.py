@@ -1,10 +1,16 @@
 """One contract, both places: the sliding windows and the open-session counts behave the same in
-memory and in a real Redis (in real time there, with short windows)."""
+memory and in a real Redis.
+
+Time: the memory ones run on an injected clock, Redis in real time with short windows, so each
+place's own expiry does the work (as in tests/sessions/test_store_contract.py).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import anyio
 import pytest
@@ -20,76 +26,104 @@ pytestmark = pytest.mark.anyio
 
 SECONDS = 1.0
 
+T = TypeVar("T")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Bed(Generic[T]):
+    """What is under test, and a way to let time pass for it."""
+
+    made: T
+    elapse: Callable[[float], Awaitable[None]]
+
+
+def advancing(clock: Clock) -> Callable[[float], Awaitable[None]]:
+    async def advance(seconds: float) -> None:
+        clock.now += seconds
+
+    return advance
+
 
 @pytest.fixture(params=["memory", "redis"])
-async def make_window(request: pytest.FixtureRequest) -> AsyncIterator[Callable[[int], Window]]:
+async def make_window(request: pytest.FixtureRequest) -> AsyncIterator[Bed[Callable[[int], Window]]]:
     if request.param == "memory":
-        yield lambda limit: MemoryWindow(limit, SECONDS)
+        clock = Clock()
+        yield Bed(lambda limit: MemoryWindow(limit, SECONDS, clock), advancing(clock))
         return
     server: RedisServer = request.getfixturevalue("redis_db")
     client = async_client(server.url)
-    yield lambda limit: RedisWindow(client, breaker_for(server.url), "test", limit, SECONDS)
+    yield Bed(lambda limit: RedisWindow(client, breaker_for(server.url), "test", limit, SECONDS), anyio.sleep)
     await client.aclose()
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def open_sessions(request: pytest.FixtureRequest) -> AsyncIterator[OpenSessions]:
+async def open_sessions(request: pytest.FixtureRequest) -> AsyncIterator[Bed[OpenSessions]]:
     if request.param == "memory":
-        yield MemoryOpenSessions(SECONDS)
+        clock = Clock()
+        yield Bed(MemoryOpenSessions(SECONDS, clock), advancing(clock))
         return
     server: RedisServer = request.getfixturevalue("redis_db")
     client = async_client(server.url)
-    yield RedisOpenSessions(client, breaker_for(server.url), SECONDS)
+    yield Bed(RedisOpenSessions(client, breaker_for(server.url), SECONDS), anyio.sleep)
     await client.aclose()
 
 
 async def test_a_window_admits_its_limit_then_says_how_long_to_wait(
-    make_window: Callable[[int], Window],
+    make_window: Bed[Callable[[int], Window]],
 ) -> None:
-    window = make_window(3)
+    window = make_window.made(3)
     assert [await window.admit("alice") for _ in range(3)] == [0, 0, 0]
     wait = await window.admit("alice")
     assert 0 < wait <= SECONDS
     assert await window.admit("bob") == 0  # each caller has a window of its own
 
 
-async def test_a_window_slides(make_window: Callable[[int], Window]) -> None:
-    window = make_window(2)
+async def test_a_window_slides(make_window: Bed[Callable[[int], Window]]) -> None:
+    window = make_window.made(2)
     await window.admit("alice")
-    await anyio.sleep(SECONDS * 0.7)
+    await make_window.elapse(SECONDS * 0.7)
     await window.admit("alice")
-    # A sleep never ends early, only late: the first event has surely left the window, and the
-    # second stays in it unless this sleep overruns by more than 0.6 s.
-    await anyio.sleep(SECONDS * 0.4)
+    # Time passes no sooner than asked, only later: the first event has surely left the window,
+    # and the second stays in it unless Redis's real-time wait overruns by more than 0.6 s.
+    await make_window.elapse(SECONDS * 0.4)
     assert await window.admit("alice") == 0
     assert await window.admit("alice") > 0
 
 
-async def test_a_refused_event_is_not_counted(make_window: Callable[[int], Window]) -> None:
-    window = make_window(1)
+async def test_a_refused_event_is_not_counted(make_window: Bed[Callable[[int], Window]]) -> None:
+    window = make_window.made(1)
     await window.admit("alice")
     for _ in range(5):
         assert await window.admit("alice") > 0
-    await anyio.sleep(SECONDS + 0.1)
+    await make_window.elapse(SECONDS + 0.1)
     assert await window.admit("alice") == 0
 
 
-async def test_open_sessions_count_until_closed_or_idle(open_sessions: OpenSessions) -> None:
-    await open_sessions.opened("alice", "s1")
-    await open_sessions.opened("alice", "s2")
-    await open_sessions.opened("bob", "s3")
-    assert (await open_sessions.count("alice"), await open_sessions.count("bob")) == (2, 1)
-    await open_sessions.closed("alice", "s1")
-    assert await open_sessions.count("alice") == 1
-    await anyio.sleep(SECONDS * 0.75)
-    await open_sessions.touch("alice", "s2")  # seen: its idle time starts again
-    await anyio.sleep(SECONDS * 0.35)  # bob's is idle past the timeout; alice's s2 is not
-    assert (await open_sessions.count("alice"), await open_sessions.count("bob")) == (1, 0)
+async def test_open_sessions_count_until_closed_or_idle(open_sessions: Bed[OpenSessions]) -> None:
+    sessions = open_sessions.made
+    await sessions.opened("alice", "s1")
+    await sessions.opened("alice", "s2")
+    await sessions.opened("bob", "s3")
+    assert (await sessions.count("alice"), await sessions.count("bob")) == (2, 1)
+    await sessions.closed("alice", "s1")
+    assert await sessions.count("alice") == 1
+    await open_sessions.elapse(SECONDS * 0.75)
+    await sessions.touch("alice", "s2")  # seen: its idle time starts again
+    await open_sessions.elapse(SECONDS * 0.35)  # bob's is idle past the timeout; alice's s2 is not
+    assert (await sessions.count("alice"), await sessions.count("bob")) == (1, 0)
 
 
-async def test_touching_an_unknown_session_does_not_open_it(open_sessions: OpenSessions) -> None:
-    await open_sessions.touch("alice", "never-opened")
-    assert await open_sessions.count("alice") == 0
+async def test_touching_an_unknown_session_does_not_open_it(open_sessions: Bed[OpenSessions]) -> None:
+    await open_sessions.made.touch("alice", "never-opened")
+    assert await open_sessions.made.count("alice") == 0
 
 
 async def test_a_stopped_redis_is_a_store_error_within_the_timeout(private_redis: RedisServer) -> None:

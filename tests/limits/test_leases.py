@@ -11,6 +11,7 @@ import pytest
 
 from dicom_mcp.errors import StoreUnavailable
 from dicom_mcp.state.limits.leases import POLL_SECONDS, RedisLeases
+from testbeds.poll import until
 from testbeds.redis import RedisServer
 
 KEY = "127.0.0.1:11112"
@@ -61,8 +62,7 @@ def test_a_freed_slot_goes_to_a_waiter(leases: RedisLeases, redis_db: RedisServe
         got: list[str | None] = []
         waiter = threading.Thread(target=lambda: got.append(other.take(KEY, 1, deadline(5))))
         waiter.start()
-        time.sleep(0.3)
-        assert other.waiting == 1
+        until(lambda: other.waiting == 1, what="the other holder waiting for the slot")
         freed = time.monotonic()
         leases.give(token)
         waiter.join(5)
@@ -92,7 +92,8 @@ def test_waiters_are_served_in_arrival_order(leases: RedisLeases) -> None:
         thread = threading.Thread(target=wait, args=(n,))
         thread.start()
         threads.append(thread)
-        time.sleep(0.15)  # each joins the queue before the next
+        # Each joins the queue (found no free slot, so holds a ticket in Redis) before the next.
+        until(lambda n=n: leases.waiting == n + 1, what=f"waiter {n} in the queue")
     leases.give(first)
     for thread in threads:
         thread.join(10)

@@ -8,7 +8,7 @@ import pytest
 
 from dicom_mcp.settings import Settings
 from dicom_mcp.state.window import MemoryWindow
-from dicom_mcp.transport.guards.guards import RateLimit, RequireCaller
+from dicom_mcp.transport.guards.guards import Callers
 
 pytestmark = pytest.mark.anyio
 
@@ -44,14 +44,14 @@ def scope(client: str, path: str = "/mcp", method: str = "POST") -> dict[str, An
 )
 async def test_without_auth_only_loopback_clients_are_served(client: str, allow: bool, status: int) -> None:
     recorder = Recorder()
-    guard = RequireCaller(recorder.app, Settings(_env_file=None, allow_unauthenticated=allow))
+    guard = Callers(recorder.app, Settings(_env_file=None, allow_unauthenticated=allow), None)
     await guard(scope(client), receive, recorder.send)
     assert recorder.statuses == [status]
 
 
 async def test_health_paths_are_never_guarded() -> None:
     recorder = Recorder()
-    guard = RequireCaller(recorder.app, Settings(_env_file=None))
+    guard = Callers(recorder.app, Settings(_env_file=None), None)
     await guard(scope("10.20.0.5", "/healthz", "GET"), receive, recorder.send)
     assert recorder.statuses == [200]
 
@@ -59,7 +59,11 @@ async def test_health_paths_are_never_guarded() -> None:
 async def test_rate_limit_window_slides() -> None:
     now = [1000.0]
     recorder = Recorder()
-    limiter = RateLimit(recorder.app, MemoryWindow(2, 60.0, clock=lambda: now[0]))
+    limiter = Callers(
+        recorder.app,
+        Settings(_env_file=None, allow_unauthenticated=True),
+        MemoryWindow(2, 60.0, clock=lambda: now[0]),
+    )
     for _ in range(3):
         await limiter(scope("10.0.0.1"), receive, recorder.send)
     now[0] += 61  # the first two calls leave the window

@@ -151,7 +151,12 @@ async def test_idle_entries_expire_and_count_only_live_ones(bed: Bed) -> None:
 
 
 async def test_ping_answers_when_the_store_is_up(bed: Bed) -> None:
-    await bed.store.ping()
+    await bed.store.put("k", SessionEntry(OTHER, "alice"))
+    keys = bed.keys()
+    assert await bed.store.ping() is None  # it answered: the contract's "return if the store answers"
+    assert bed.keys() == keys  # a ping reads and writes nothing
+    assert await bed.store.get("k") == SessionEntry(OTHER, "alice")
+    assert await bed.store.count() == 1
 
 
 async def test_handle_resolves_to_its_target_and_the_connection_to_the_same(bed: Bed) -> None:

@@ -20,6 +20,7 @@ from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
 from dicom_mcp.transport.server import build_server
 from testbeds.pacs import Catalog, RunningPacs
+from tests.servers import stop_promptly
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[Client]]
 
@@ -58,9 +59,12 @@ def tools_client() -> ClientFactory:
 @pytest.fixture(scope="session")
 def sample_pacs(pacs_catalog: Catalog) -> Iterator[SamplePacs]:
     """The sample PACS, in this process, serving the files of the test data set."""
-    with start_sample_pacs(dcmread(path) for path in pacs_catalog.files()) as pacs:
+    pacs = start_sample_pacs(dcmread(path) for path in pacs_catalog.files())
+    try:
         assert pacs.instance_count == pacs_catalog.instance_count
         yield pacs
+    finally:
+        stop_promptly(pacs)
 
 
 @pytest.fixture(

@@ -34,6 +34,7 @@ def picture(
     width: float | None,
     max_size: int,
     max_pixels: int,
+    pixels_left: int | None = None,
     max_bytes: int,
 ) -> Picture:
     """Frame 1 of `ds` through the display pipeline, as PNG or JPEG of at most `max_bytes`.
@@ -41,6 +42,13 @@ def picture(
     Raises:
         NotRenderable: the instance cannot be shown, or not within `max_bytes`.
     """
+    if pixels_left is not None:
+        rows, columns = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
+        if rows * columns > pixels_left:
+            raise NotRenderable(
+                f"this call's budget of decoded pixels (DICOM_MCP_RENDER_MAX_PIXELS) has {pixels_left} "
+                f"left, fewer than this {columns}x{rows} frame: ask for fewer frames at once"
+            )
     rendered = render(ds, center=center, width=width, max_size=max_size, max_pixels=max_pixels)
     if len(rendered.png) <= max_bytes:
         return Picture(rendered.png, "image/png", rendered.summary)

@@ -142,6 +142,7 @@ def _picture(ds: Dataset, options: dict[str, Any]) -> Outcome:
         max_size=int(options["max_size"]),
         max_pixels=int(options["max_pixels"]),
         max_bytes=int(options["max_bytes"]),
+        pixels_left=None if options.get("pixels_left") is None else int(options["pixels_left"]),
     )
     return Outcome({"summary": shown.summary, "mime_type": shown.mime_type}, shown.data)
 

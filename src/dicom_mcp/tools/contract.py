@@ -2,9 +2,10 @@
 
 A model that invents or misspells an argument must hear so: a dropped `patient_name` would
 turn a narrow query into "list the whole PACS". Arguments are checked against each tool's
-input schema (the one clients see, which also says `additionalProperties: false`), strictly
-(a number is not a string), and every problem is told in the service's own words, naming
-the parameter and the rule. A refused call is audited and counted like any other.
+full input schema, closed (`additionalProperties: false`) and strictly (a number is not a
+string), and every problem is told in the service's own words, naming the parameter and the
+rule. A refused call is audited and counted like any other. Clients see the same arguments
+in a compact form (`schemas.py`), which leaves out the length caps enforced here.
 
 The same middleware writes each result's text block compactly (`text.py`): the structured
 result it repeats is what clients parse; indentation and repeated keys only cost context. Text
@@ -14,6 +15,7 @@ a tool wrote itself (open_study_viewer's summary) is not a repeat and is left as
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -27,6 +29,7 @@ from pydantic import BaseModel
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import record_refusal
 from dicom_mcp.tools.context import caller_from_request
+from dicom_mcp.tools.schemas import non_null, published, tighten
 from dicom_mcp.tools.text import text_for
 
 # Arguments models often guess, per tool, and what to say instead.
@@ -44,7 +47,7 @@ HINTS: Final[Mapping[str, Mapping[str, str]]] = {
 
 
 class ToolContract:
-    """Server middleware: checks `tools/call` arguments, closes and tidies `tools/list` schemas."""
+    """Server middleware: checks `tools/call` arguments; publishes `tools/list` schemas compact."""
 
     def __init__(self, server: MCPServer[Any], services: Services) -> None:
         self._server = server
@@ -53,7 +56,7 @@ class ToolContract:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "tools/list":
-            return _closed(await call_next(ctx), self._services.settings.max_limit)
+            return _published(await call_next(ctx), self._services.settings.max_limit)
         if ctx.method != "tools/call" or not isinstance(ctx.params, Mapping):
             return await call_next(ctx)
         name = ctx.params.get("name")
@@ -85,7 +88,19 @@ def argument_problems(tool: str, validator: Draft202012Validator, arguments: Map
     unknown = [key for key in arguments if key not in accepted]
     if unknown:
         return [_unknown(tool, key, accepted) for key in unknown]
-    return [_explain(error) for error in validator.iter_errors(dict(arguments))]
+    problems = [_explain(error) for error in validator.iter_errors(dict(arguments))]
+    return problems + _non_finite(schema["properties"], arguments, problems)
+
+
+def _non_finite(properties: Mapping[str, Any], arguments: Mapping[str, Any], told: list[str]) -> list[str]:
+    """NaN (or an infinity) not told yet: a NaN passes every JSON Schema bound, each comparison being false."""
+    return [
+        f"{key} must be {_rule(non_null(properties[key]))}"
+        for key, value in arguments.items()
+        if isinstance(value, float)
+        and not math.isfinite(value)
+        and not any(t.startswith(f"{key} ") for t in told)
+    ]
 
 
 def _unknown(tool: str, key: str, accepted: list[str]) -> str:
@@ -119,14 +134,8 @@ def _explain(error: ValidationError) -> str:
         return " and ".join(f"{name} is required" for name in missing)
     param = str(error.path[0]) if error.path else "arguments"
     where: Any = error.schema
-    schema = _non_null(where if isinstance(where, Mapping) else {})
+    schema = non_null(where if isinstance(where, Mapping) else {})
     return f"{param} must be {_rule(schema)}"
-
-
-def _non_null(schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The schema of an optional parameter without its `null` branch."""
-    branches = [b for b in schema.get("anyOf", [schema]) if b.get("type") != "null"]
-    return branches[0] if len(branches) == 1 else schema
 
 
 def _rule(schema: Mapping[str, Any]) -> str:
@@ -159,16 +168,6 @@ def _rule(schema: Mapping[str, Any]) -> str:
     return "a valid value"
 
 
-def tighten(schema: dict[str, Any], max_limit: int) -> dict[str, Any]:
-    """Close `schema` to other arguments, and cap `limit` at the operator's maximum (in place)."""
-    schema["additionalProperties"] = False
-    limit = schema.get("properties", {}).get("limit", {})
-    for branch in limit.get("anyOf", [limit]):
-        if branch.get("type") == "integer":
-            branch["maximum"] = max_limit
-    return schema
-
-
 def _as_dict(result: HandlerResult) -> dict[str, Any] | None:
     """A handler's result as its wire dict (the SDK passes dicts; a model is dumped the same way)."""
     if isinstance(result, BaseModel):
@@ -176,12 +175,10 @@ def _as_dict(result: HandlerResult) -> dict[str, Any] | None:
     return result
 
 
-def _closed(result: HandlerResult, max_limit: int) -> HandlerResult:
-    """Tell clients that validate before sending which arguments exist, and their ranges."""
+def _published(result: HandlerResult, max_limit: int) -> HandlerResult:
+    """The tool list with its schemas compact, closed and capped (schemas.py)."""
     listed = _as_dict(result)
-    for tool in (listed or {}).get("tools", []):
-        tighten(tool["inputSchema"], max_limit)
-    return listed
+    return None if listed is None else published(listed, max_limit)
 
 
 def _tidy(result: HandlerResult, tool: str) -> HandlerResult:

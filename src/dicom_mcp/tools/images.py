@@ -16,12 +16,7 @@ from dicom_mcp.services import Services
 from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.params import Session, WindowCenter, WindowWidth, described
 from dicom_mcp.tools.reading import expected, fetched, locate_instance
-
-
-class WindowUsed(BaseModel):
-    center: float | None
-    width: float | None
-    source: str = Field(description="call, instance, instance (VOI LUT), range, or not applicable (colour)")
+from dicom_mcp.viewer.models import WindowUsed
 
 
 class RenderSummary(BaseModel):

@@ -1,20 +1,34 @@
-"""The structured results the tools return (each becomes the tool's output schema)."""
+"""The structured results the tools return, each the source of its tool's output schema.
+
+`tools/list` publishes each field's name and type (schemas.py); the descriptions here document
+the result for readers of this code and of the full schema. A field several results share is
+written once, below.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
+
+Host = Annotated[str | None, Field(description="The PACS's address; null when the operator keeps it hidden")]
+Port = Annotated[
+    int | None, Field(description="The PACS's DICOM port; null when the operator keeps it hidden")
+]
+NodeName = Annotated[
+    str | None,
+    Field(description="The operator's name for the PACS; null for a host and port the caller gave"),
+]
 
 
 class ConfigureResult(BaseModel):
     """What `configure_dicom_server` stored."""
 
     session: str = Field(description="Handle to pass as `session` to later DICOM tool calls")
-    host: str | None = Field(description="The PACS's address; null when the operator keeps it hidden")
-    port: int | None = Field(description="The PACS's DICOM port; null when the operator keeps it hidden")
+    host: Host
+    port: Port
     ae_title: str = Field(description="The called AE title of the PACS")
-    node: str | None = Field(None, description="The operator's name for this PACS, if it is a named node")
+    node: NodeName = None
     expires_after_idle_seconds: int
     message: str
 
@@ -23,10 +37,10 @@ class EchoResult(BaseModel):
     """Outcome of a C-ECHO."""
 
     success: bool
-    host: str | None = Field(description="The PACS's address; null when the operator keeps it hidden")
-    port: int | None = Field(description="The PACS's DICOM port; null when the operator keeps it hidden")
+    host: Host
+    port: Port
     ae_title: str
-    node: str | None = None
+    node: NodeName = None
     round_trip_ms: float | None = None
     message: str
 
@@ -35,9 +49,7 @@ class QueryResult(BaseModel):
     """Matches of one C-FIND."""
 
     level: str
-    node: str | None = Field(
-        description="The operator's name of the PACS that answered (null for a host and port the caller gave)"
-    )
+    node: NodeName
     called_ae_title: str = Field(description="The AE title of the PACS that answered")
     count: int = Field(description="Number of matches returned")
     truncated: bool = Field(description="True when the PACS had more matches than `limit`")
@@ -58,8 +70,8 @@ class NodeInfo(BaseModel):
     name: str
     description: str
     ae_title: str
-    host: str | None = None
-    port: int | None = None
+    host: Host = None
+    port: Port = None
     tls: bool
     move_destination: bool = Field(False, description="Whether move_study and move_series may send here")
     protocol: str = Field(
@@ -93,7 +105,7 @@ class Report(BaseModel):
 
     sop_instance_uid: str | None
     series_instance_uid: str | None
-    kind: str = Field(description="sr (structured report), pdf or cda")
+    kind: str = Field(description="sr (structured report), pdf, cda, or unreadable (`text` says why)")
     title: str | None = None
     content_date: str | None = None
     completion_flag: str | None = None

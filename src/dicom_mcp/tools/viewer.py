@@ -89,7 +89,8 @@ class Pictures:
                     center=window[0],
                     width=window[1],
                     max_size=min(max_size, settings.render_max_size),
-                    max_pixels=left,
+                    max_pixels=settings.render_max_pixels,
+                    pixels_left=left,
                     max_bytes=PICTURE_BUDGET * 3 // 4,
                 )
         except ITEM_FAILURES as exc:

@@ -31,11 +31,10 @@ from dicom_mcp.security.metadata import metadata_routes
 from dicom_mcp.services import Services, build_services
 from dicom_mcp.settings import Settings
 from dicom_mcp.transport.guards.bodies import ReadBody
-from dicom_mcp.transport.guards.guards import RateLimit, RequireCaller
+from dicom_mcp.transport.guards.guards import Callers
 from dicom_mcp.transport.guards.hosts import HostOriginGuard
+from dicom_mcp.transport.guards.older_sessions import OlderSessions
 from dicom_mcp.transport.guards.refusals import AuditRefusals
-from dicom_mcp.transport.guards.sse_requests import SseRequestIds
-from dicom_mcp.transport.guards.transport_sessions import TransportSessions
 from dicom_mcp.transport.lifecycle import TrackToolCalls
 from dicom_mcp.transport.readiness import Readiness
 from dicom_mcp.transport.server import build_server
@@ -127,9 +126,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
 
 def guards(settings: Settings, services: Services) -> list[Middleware]:
-    """Outermost first: audit refusals, check Host and Origin, read the bearer token, demand a
-    caller, rate-limit, read the body within its limit, guard transport sessions (`/mcp`, then
-    legacy `/sse`), count calls."""
+    """Outermost first, one layer a job: audit refusals; check Host and Origin; read the bearer
+    token (the SDK's two layers); admit callers and rate-limit them; read the body within its
+    limit; guard older clients' transport sessions (`/mcp` ids, legacy `/sse` request ids);
+    count calls for draining."""
     hosts = [*LOOPBACK_HOSTS, *settings.allowed_hosts]
     origins = [f"http://{host}" for host in LOOPBACK_HOSTS] + list(settings.allowed_origins)
     stack = [
@@ -148,15 +148,13 @@ def guards(settings: Settings, services: Services) -> list[Middleware]:
             Middleware(AuthContextMiddleware),
         ]
     stack += [
-        Middleware(RequireCaller, settings=settings),
-        Middleware(RateLimit, window=services.limits.requests),
+        Middleware(Callers, settings=settings, window=services.limits.requests),
         Middleware(ReadBody, limit=settings.max_body_bytes),
         Middleware(
-            TransportSessions,
+            OlderSessions,
             per_caller=settings.http_max_sessions_per_principal,
             open_sessions=services.limits.open_sessions,
         ),
-        Middleware(SseRequestIds),
         Middleware(TrackToolCalls, activity=services.activity),
     ]
     return stack

@@ -1,4 +1,7 @@
-"""The structured results of the viewer's tools (each becomes its tool's output schema).
+"""The structured results of the viewer's tools, each the source of its tool's output schema.
+
+`tools/list` publishes each field's name and type (dicom_mcp.tools.schemas); the descriptions
+here document the result for the viewer and for readers of the full schema.
 
 Pixels never appear here: they travel in the result's `_meta` under IMAGES_META, a list of
 {uid, mimeType, data (base64)}, which hosts pass to the viewer and never to the model.
@@ -34,6 +37,8 @@ class StudyView(BaseModel):
 
 
 class WindowUsed(BaseModel):
+    """The VOI window a picture was rendered with."""
+
     center: float | None
     width: float | None
     source: str = Field(description="call, instance, instance (VOI LUT), range, or not applicable (colour)")

@@ -18,9 +18,10 @@ from dicom_mcp.dimse import failures
 from dicom_mcp.dimse.identifiers import encode_query
 from dicom_mcp.dimse.scu.association import VERIFICATION, Channel
 from dicom_mcp.dimse.scu.exchange import context_for, next_response
+from dicom_mcp.dimse.shaper import Shaper, shaper_for
 from dicom_mcp.model.queries import Query
 from dicom_mcp.model.target import Target
-from dicom_mcp.model.values import JsonValue, Shaper, shaper_for
+from dicom_mcp.model.values import JsonValue
 
 
 @dataclass

@@ -23,15 +23,24 @@ from dicom_mcp.transport.guards.asgi import client_of, is_mcp_path, principal_of
 logger = logging.getLogger(__name__)
 
 
-class RequireCaller:
-    """Demand a valid bearer token (401/403 from the SDK), or, without auth, a loopback client."""
+class Callers:
+    """Who may call the MCP endpoints, and how often: one layer for both.
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    A valid bearer token (401/403 from the SDK), or, without auth, a loopback client; then at most
+    `window.limit` MCP requests per principal (or client address) in any `window.seconds`.
+    `window` may count in Redis, shared by replicas. While Redis cannot be reached, this replica
+    counts on its own (a caller then gets up to the limit per replica), so the request goes on
+    to the tool, whose own error says the store is unavailable if it needs the store.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings, window: Window | None) -> None:
         self._app = app
         self._auth = settings.auth_enabled
         self._open = settings.allow_unauthenticated
-        metadata = AnyHttpUrl(metadata_url(settings))
-        self._require = RequireAuthMiddleware(app, [READ_SCOPE], metadata)
+        self._require = RequireAuthMiddleware(self._limited, [READ_SCOPE], AnyHttpUrl(metadata_url(settings)))
+        self._window = window
+        self._fallback = MemoryWindow(window.limit, window.seconds) if window is not None else None
+        self._degraded = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not is_mcp_path(scope):
@@ -39,7 +48,7 @@ class RequireCaller:
         elif self._auth:
             await self._require(scope, receive, send)
         elif self._open or _is_loopback(client_of(scope)):
-            await self._app(scope, receive, send)
+            await self._limited(scope, receive, send)
         else:
             await send_json(
                 send,
@@ -47,30 +56,9 @@ class RequireCaller:
                 {"error": "forbidden", "error_description": "unauthenticated service: loopback clients only"},
             )
 
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class RateLimit:
-    """At most `window.limit` MCP requests per principal (or client address) in any `window.seconds`.
-
-    `window` may count in Redis, shared by replicas. While Redis cannot be reached, this replica
-    counts on its own (a caller then gets up to the limit per replica), so the request goes on
-    to the tool, whose own error says the store is unavailable if it needs the store.
-    """
-
-    def __init__(self, app: ASGIApp, window: Window | None) -> None:
-        self._app = app
-        self._window = window
-        self._fallback = MemoryWindow(window.limit, window.seconds) if window is not None else None
-        self._degraded = False
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._window is not None and is_mcp_path(scope) and scope.get("method") == "POST":
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The rate limit, for a caller already admitted."""
+        if self._window is not None and scope.get("method") == "POST":
             wait = await self._admit(principal_of(scope) or client_of(scope))
             if wait:
                 limit = f"at most {self._window.limit} calls per {self._window.seconds:g} s"
@@ -96,3 +84,10 @@ class RateLimit:
             logger.info("rate limit counted in Redis again")
             self._degraded = False
         return wait
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
