@@ -25,6 +25,7 @@ from dicom_mcp.reading.header import header
 from dicom_mcp.reading.image import render
 from dicom_mcp.reading.pictures import picture
 from dicom_mcp.reading.report import report
+from dicom_mcp.reading.structure import TooComplex, check_shape
 
 UNREADABLE: Final = "unreadable"
 NOT_RENDERABLE: Final = "not_renderable"
@@ -108,6 +109,10 @@ def parsed(data: bytes, syntax: str) -> Dataset:
     if not syntax:
         return dcmread(BytesIO(data), force=True)
     uid = UID(syntax)
+    try:
+        check_shape(data, implicit_vr=uid.is_implicit_VR, little_endian=uid.is_little_endian)
+    except TooComplex as exc:
+        raise JobFailed(UNREADABLE, str(exc)) from None
     ds = read_dataset(BytesIO(data), uid.is_implicit_VR, uid.is_little_endian)
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = uid
