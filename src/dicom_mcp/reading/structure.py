@@ -61,7 +61,9 @@ class _Walker:
                 position += 8
                 self.items += 1
                 if self.items > MAX_ITEMS:
-                    raise TooComplex(f"the instance holds too many sequence items (more than {MAX_ITEMS}) to read")
+                    raise TooComplex(
+                        f"the instance holds too many sequence items (more than {MAX_ITEMS}) to read"
+                    )
                 stack.append((None if length == _UNDEFINED else position + length, depth))
                 continue
             position = self._element(position, stack, depth)
@@ -89,7 +91,9 @@ class _Walker:
         if not sequence:
             return value + length if length != _UNDEFINED else -1
         if depth + 1 > MAX_DEPTH:
-            raise TooComplex(f"the instance nests sequences too deeply (more than {MAX_DEPTH} levels) to read")
+            raise TooComplex(
+                f"the instance nests sequences too deeply (more than {MAX_DEPTH} levels) to read"
+            )
         stack.append((None if length == _UNDEFINED else value + length, depth + 1))
         return value
 
