@@ -52,7 +52,7 @@ def advancing(clock: Clock) -> Callable[[float], Awaitable[None]]:
     return advance
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=[pytest.mark.redis, pytest.mark.external])])
 async def make_window(request: pytest.FixtureRequest) -> AsyncIterator[Bed[Callable[[int], Window]]]:
     if request.param == "memory":
         clock = Clock()
@@ -64,7 +64,7 @@ async def make_window(request: pytest.FixtureRequest) -> AsyncIterator[Bed[Calla
     await client.aclose()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=[pytest.mark.redis, pytest.mark.external])])
 async def open_sessions(request: pytest.FixtureRequest) -> AsyncIterator[Bed[OpenSessions]]:
     if request.param == "memory":
         clock = Clock()
