@@ -97,7 +97,7 @@ def build_services(
         nodes = nodes.merged(extra_nodes)
     audit_to = settings.audit_log
     metrics = Metrics()
-    metrics.watch_associations(lambda: client.open_associations)
+    metrics.watch_associations(lambda: client.in_flight)
     if limits.leases is not None:
         metrics.watch_leases(limits.leases)
     return Services(

@@ -27,12 +27,12 @@ Everything is synthetic, never patient data.
     small_image      a small secondary capture that renders
 """
 
+from dicom_mcp.model.sopclasses import COMPREHENSIVE_SR
 from testbeds.bombs.documents import cda_bomb, deep_sr, encapsulated_pdf, pdf_bomb, sr_report, wide_sr
 from testbeds.bombs.encoding import (
     CANARY_NAME,
     CANARY_PATIENT,
     CANARY_TEXT,
-    COMPREHENSIVE_SR,
     PATIENT,
     RAW_DATA,
     RIGHT_TEXT,

@@ -12,11 +12,9 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 
+from dicom_mcp.model.sopclasses import COMPREHENSIVE_SR, ENCAPSULATED_CDA, ENCAPSULATED_PDF
 from testbeds.bombs.encoding import (
     CHUNK,
-    COMPREHENSIVE_SR,
-    ENCAPSULATED_CDA,
-    ENCAPSULATED_PDF,
     ITEM,
     ITEM_END,
     PATIENT,

@@ -22,9 +22,6 @@ from pydicom.uid import UID, ExplicitVRLittleEndian
 UID_ROOT: Final = "1.2.826.0.1.3680043.8.498.7731."
 CT_IMAGE: Final = "1.2.840.10008.5.1.4.1.1.2"
 SECONDARY_CAPTURE: Final = "1.2.840.10008.5.1.4.1.1.7"
-COMPREHENSIVE_SR: Final = "1.2.840.10008.5.1.4.1.1.88.33"
-ENCAPSULATED_PDF: Final = "1.2.840.10008.5.1.4.1.1.104.1"
-ENCAPSULATED_CDA: Final = "1.2.840.10008.5.1.4.1.1.104.2"
 RAW_DATA: Final = "1.2.840.10008.5.1.4.1.1.66"
 PATIENT: Final = ("HOSTILE^BED", "HOSTILE1")
 # The other patient, whose data must never reach a result about ours.

@@ -1,4 +1,4 @@
-"""The DICOM client: C-ECHO and C-FIND against any PACS, within per-PACS association limits.
+"""The DIMSE adapter: C-ECHO, C-FIND, C-GET and C-MOVE against any PACS, within per-PACS limits.
 
 Every blocking pynetdicom call (`scu/`) runs in a worker thread, behind a per-PACS limit on
 simultaneous associations, with every pynetdicom timeout set and an overall deadline.
@@ -27,10 +27,8 @@ that gets no local slot.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -38,13 +36,13 @@ import anyio
 import anyio.to_thread
 
 from dicom_mcp.dimse import scu
+from dicom_mcp.dimse.live import Live
 from dicom_mcp.dimse.opener import Opener
 from dicom_mcp.dimse.pool import Lease, Pool
 from dicom_mcp.dimse.scu import Channel
 from dicom_mcp.errors import (
     Dropped,
     IdentifierNotEncodable,
-    PacsError,
     PoolTimeout,
     QueryFailed,
     RetrieveTooLarge,
@@ -64,7 +62,7 @@ T = TypeVar("T")
 
 
 class DicomClient:
-    """C-ECHO and C-FIND against any target, within per-target association limits."""
+    """C-ECHO, C-FIND, C-GET and C-MOVE against any target, within per-target association limits."""
 
     def __init__(self, config: ClientConfig, slots: Slots | None = None) -> None:
         self._config = config
@@ -80,20 +78,17 @@ class DicomClient:
         self._pools: dict[str, Pool[Channel]] = {}
         # anyio's default pool has 40 threads; per-PACS limiters bound the real concurrency.
         self._threads = anyio.CapacityLimiter(256)
-        self._open = 0
-        self._open_lock = threading.Lock()
-        self._live: set[Channel] = set()
-        self._closing = False
+        self._live = Live()
 
     @property
     def open_associations(self) -> int:
         """Associations carrying an operation or being negotiated (idle ones kept for reuse are not)."""
-        return self._open
+        return self._live.count
 
     @property
     def in_flight(self) -> int:
         """Operations running (the router's name for `open_associations`)."""
-        return self._open
+        return self._live.count
 
     async def aclose(self) -> None:
         """Nothing to wait for: idle associations are released when their lifetime ends."""
@@ -115,13 +110,9 @@ class DicomClient:
         process until their deadlines; idle associations are released. Blocking: call it from
         a worker thread.
         """
-        self._closing = True
-        with self._open_lock:
-            live = list(self._live)
-        for channel in live:
-            scu.abort(channel)
+        aborted = self._live.abort_all(scu.abort)
         self.close()
-        return len(live)
+        return aborted
 
     async def echo(self, target: Target, deadline: float | None = None) -> float:
         """Send a C-ECHO within `deadline` (default: the query deadline); return the round trip in ms."""
@@ -185,11 +176,11 @@ class DicomClient:
         roles: Any = (),
     ) -> T:
         """Open an association of its own for one exchange, and release it (abort it on failure)."""
-        with self._counted():
+        with self._live.counted():
             channel = self._associations.open(target, give_up, contexts, roles)
             settled = False  # the exchange ran to its end, whatever the status: release, don't abort
             try:
-                with self._tracked(channel), self._explained():
+                with self._live.on(channel):
                     result = exchange(channel)
                 settled = True
             except (QueryFailed, RetrieveTooLarge, ServiceBusy):
@@ -227,11 +218,11 @@ class DicomClient:
     def _find_blocking(self, target: Target, query: Query, limit: int, give_up: float) -> FindResult:
         pool = self._pool_for(target)
         reuse = self._config.association_lifetime > 0
-        with self._counted():
+        with self._live.counted():
             for attempt in (1, 2):
                 lease = self._lease(pool, target, give_up, reuse=reuse and attempt == 1)
                 try:
-                    with self._tracked(lease.conn), self._explained():
+                    with self._live.on(lease.conn):
                         found = scu.find(
                             lease.conn,
                             target,
@@ -249,7 +240,7 @@ class DicomClient:
                     raise
                 except Dropped:
                     pool.discard(lease, graceful=False)
-                    if lease.reused and attempt == 1 and not self._closing:
+                    if lease.reused and attempt == 1 and not self._live.closing:
                         logger.info(
                             "a reused association to %s was closed; retrying on a new one", target.describe()
                         )
@@ -267,7 +258,7 @@ class DicomClient:
 
     def _settle(self, pool: Pool[Channel], lease: Lease[Channel], reuse: bool) -> None:
         """Keep an association whose exchange ended cleanly, or release it off the answer's path."""
-        if reuse and not self._closing:
+        if reuse and not self._live.closing:
             pool.give_back(lease)
         else:  # released after the answer is on its way; the slot stays taken until then
             pool.discard(lease, graceful=True, wait=False)
@@ -277,33 +268,3 @@ class DicomClient:
             return pool.acquire(partial(self._associations.open, target, give_up), give_up, reuse=reuse)
         except PoolTimeout as exc:
             raise pacs_failures.busy(target.describe(), waiting_for_slot=False) from exc
-
-    @contextmanager
-    def _explained(self) -> Iterator[None]:
-        """Say "shutting down" when abort_all() is why an operation failed."""
-        try:
-            yield
-        except PacsError as exc:
-            if self._closing:
-                raise pacs_failures.shutting_down() from exc
-            raise
-
-    @contextmanager
-    def _tracked(self, channel: Channel) -> Iterator[None]:
-        with self._open_lock:
-            self._live.add(channel)
-        try:
-            yield
-        finally:
-            with self._open_lock:
-                self._live.discard(channel)
-
-    @contextmanager
-    def _counted(self) -> Iterator[None]:
-        with self._open_lock:
-            self._open += 1
-        try:
-            yield
-        finally:
-            with self._open_lock:
-                self._open -= 1

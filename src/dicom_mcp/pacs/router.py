@@ -47,11 +47,6 @@ class Backends:
         """DIMSE associations carrying an operation, and DICOMweb operations running."""
         return self.dimse.in_flight + self.web.in_flight
 
-    @property
-    def open_associations(self) -> int:
-        """The same as `in_flight` (the name the metrics and readiness use)."""
-        return self.in_flight
-
     def abort_all(self) -> int:
         """Stop every running operation, on both protocols (at shutdown). Blocking: from a worker thread."""
         return self.dimse.abort_all() + self.web.abort_all()

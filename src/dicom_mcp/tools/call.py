@@ -30,6 +30,7 @@ class Call:
     resolve: Callable[[str, str | None], Awaitable[Target]]
     fields: dict[str, Any] = field(default_factory=dict)
     node: Target | None = None
+    pixels: int = 0  # decoded by this call's renders, against DICOM_MCP_RENDER_MAX_PIXELS
 
     async def pacs(self) -> Target:
         """The PACS this call talks to (its session's, its connection's, or the default), noted."""

@@ -72,8 +72,7 @@ class Pictures:
     ) -> Shown:
         """C-GET one instance and render it; a failure of this one instance becomes its reason."""
         services, settings = self._services, self._services.settings
-        pixels = call.fields.setdefault("pixels", 0)
-        left = settings.render_max_pixels - pixels
+        left = settings.render_max_pixels - call.pixels
         if left <= 0:
             return Shown(
                 entry,
@@ -96,7 +95,7 @@ class Pictures:
         except ITEM_FAILURES as exc:
             return Shown(entry, reason=item_reason(exc))
         summary = made.result["summary"]
-        call.fields["pixels"] = pixels + int(summary["rows"]) * int(summary["columns"])
+        call.pixels += int(summary["rows"]) * int(summary["columns"])
         return Shown(entry, Picture(made.payload, str(made.result["mime_type"]), summary))
 
     async def show_all(self, jobs: Sequence[Callable[[], Awaitable[Shown]]]) -> list[Shown]:
