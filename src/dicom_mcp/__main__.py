@@ -1,4 +1,7 @@
-"""Command line: `dicom-mcp [--transport http|stdio] [--host H] [--port P] [--demo]`."""
+"""Command line: `dicom-mcp [--transport http|stdio] [--host H] [--port P] [--demo]`.
+
+`dicom-mcp reidentify --principal NAME TOKEN...` is the staff's re-identification command (reidentify.py).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any, NamedTuple
 import anyio
 from pydantic import ValidationError
 
+from dicom_mcp import reidentify
 from dicom_mcp.demo import SampleArchive, sample_datasets, start_sample_archive, start_sample_pacs
 from dicom_mcp.dimse.reactor import configure_pynetdicom
 from dicom_mcp.errors import ConfigurationError
@@ -48,8 +52,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     A configuration that cannot be used ends the process with status 1 and one line saying why.
     """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["reidentify"]:
+        sys.exit(reidentify.command(args[1:]))
     try:
-        run(parse_args(argv))
+        run(parse_args(args))
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()

@@ -23,6 +23,7 @@
     │       └── StoreFailed         the demo loader's C-STORE was refused
     ├── ReportUnreadable            an instance cannot be read (as a report, a header, a picture)
     │   ├── NotRenderable           it has no frame that can be shown
+    │   │   └── Withheld            its pixels are not shown in the pseudonymised view
     │   ├── ReadStopped             its reading passed the deadline or memory, or its process died
     │   └── WrongInstance           the PACS sent it under another study or series than located
     ├── SessionError                a session handle cannot be used
@@ -153,6 +154,10 @@ class ReportUnreadable(DicomMcpError, ValueError):
 class NotRenderable(ReportUnreadable):
     """The instance has no frame that can be shown (no pixel data, a frame out of range, a syntax
     no plugin decodes, or too many pixels)."""
+
+
+class Withheld(NotRenderable):
+    """An image a pseudonymised caller may not see: text may be burned into its pixels."""
 
 
 class ReadStopped(ReportUnreadable):

@@ -7,18 +7,22 @@ from dataclasses import dataclass, field
 
 from dicom_mcp.dicomweb.client import DicomWebClient
 from dicom_mcp.dimse.client import DicomClient
+from dicom_mcp.errors import ConfigurationError
 from dicom_mcp.metrics import Metrics
 from dicom_mcp.model.target import Target
 from dicom_mcp.pacs.backend import ClientConfig
 from dicom_mcp.pacs.budget import Budget, Pool
 from dicom_mcp.pacs.nodes import NodeRegistry, load_nodes
 from dicom_mcp.pacs.router import Backends
+from dicom_mcp.privacy.keys import PseudonymKeys, load_keys
 from dicom_mcp.sandbox import Sandbox, SandboxConfig
 from dicom_mcp.security.audit import AuditSink
+from dicom_mcp.security.auth import PSEUDONYMISED_SCOPE, load_api_keys
 from dicom_mcp.security.targets import TargetPolicy
 from dicom_mcp.settings import Settings
 from dicom_mcp.state.activity import Activity
 from dicom_mcp.state.limits import Limits, build_limits
+from dicom_mcp.state.pseudonyms import TokenMap, build_token_map
 from dicom_mcp.state.redis_link import is_redis
 from dicom_mcp.state.sessions.memory import MemoryStore
 from dicom_mcp.state.sessions.redis import RedisStore
@@ -41,6 +45,8 @@ class Services:
     limits: Limits
     sandbox: Sandbox
     bytes_in_flight: Pool
+    token_map: TokenMap
+    pseudonym_keys: PseudonymKeys | None = None
     activity: Activity = field(default_factory=Activity)
 
     def budget(self) -> Budget:
@@ -53,6 +59,7 @@ class Services:
             await self.client.aclose()
             await self.sandbox.aclose()
             await self.store.aclose()
+            await self.token_map.aclose()
             await self.limits.aclose()
         finally:
             self.audit.close()
@@ -68,6 +75,26 @@ def build_store(settings: Settings) -> SessionStore:
     if is_redis(settings.session_store):
         return RedisStore(settings.session_store, ttl=settings.session_ttl)
     return MemoryStore(ttl=settings.session_ttl, max_entries=settings.session_max_entries)
+
+
+def pseudonym_keys(settings: Settings) -> PseudonymKeys | None:
+    """The pseudonym key, if set; refused when some caller is to be pseudonymised and none is set.
+
+    Raises:
+        ConfigurationError: the key file is unreadable or short, or is missing while
+            DICOM_MCP_VIEW or a key in the API keys file asks for the pseudonymised view.
+    """
+    if settings.pseudonym_key_file is not None:
+        return load_keys(settings.pseudonym_key_file)
+    if settings.view == "pseudonymised":
+        raise ConfigurationError("DICOM_MCP_VIEW=pseudonymised needs DICOM_MCP_PSEUDONYM_KEY_FILE")
+    if settings.api_keys_file is not None and any(
+        PSEUDONYMISED_SCOPE in key.permissions for key in load_api_keys(settings.api_keys_file)
+    ):
+        raise ConfigurationError(
+            f"the API keys file grants {PSEUDONYMISED_SCOPE}, which needs DICOM_MCP_PSEUDONYM_KEY_FILE"
+        )
+    return None
 
 
 def build_services(
@@ -119,4 +146,8 @@ def build_services(
             SandboxConfig(settings.parse_workers, settings.parse_timeout, settings.parse_max_memory)
         ),
         bytes_in_flight=Pool(settings.max_bytes_in_flight),
+        token_map=build_token_map(
+            settings.session_store, settings.pseudonym_ttl, settings.session_max_entries * 100
+        ),
+        pseudonym_keys=pseudonym_keys(settings),
     )

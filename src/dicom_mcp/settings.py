@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     max_sessions_per_principal: int = Field(100, ge=1)
     audit_log: str | None = None
 
+    # Pseudonymised views: who sees tokens instead of identities, and with which key.
+    view: Literal["identified", "pseudonymised"] = "identified"
+    pseudonym_key_file: Path | None = None
+    pseudonymised_text: Literal["withhold", "scrub"] = "withhold"
+    pseudonym_ttl: float = Field(7 * 86400.0, gt=0)
+
     @field_validator(
         "nodes_file",
         "api_keys_file",
@@ -114,6 +120,7 @@ class Settings(BaseSettings):
         "oauth_audience",
         "public_url",
         "audit_log",
+        "pseudonym_key_file",
         mode="before",
     )
     @classmethod

@@ -34,16 +34,22 @@ def report_kind(ds: Dataset) -> ReportKind | None:
 
 
 def report(
-    ds: Dataset, max_chars: int, pdf_time_limit: float = TIME_LIMIT, pdf_max_pages: int = MAX_PAGES
+    ds: Dataset,
+    max_chars: int,
+    pdf_time_limit: float = TIME_LIMIT,
+    pdf_max_pages: int = MAX_PAGES,
+    redact: str | None = None,
 ) -> dict[str, ReportValue]:
     """The report's identity, facts (title, date, flags, observer) and text, cut at `max_chars`.
+
+    `redact` writes an SR's outline for the pseudonymised view (`sr.Outline`).
 
     Raises:
         ReportUnreadable: the instance is not a report, or its document cannot be read.
     """
     kind = report_kind(ds)
     if kind == "sr":
-        text, truncated = _sr_text(ds, max_chars)
+        text, truncated = _sr_text(ds, max_chars, redact)
     elif kind == "pdf":
         text, truncated = pdf_text(_document(ds), max_chars, pdf_time_limit, pdf_max_pages)
     elif kind == "cda":
@@ -61,8 +67,8 @@ def report(
     }
 
 
-def _sr_text(ds: Dataset, max_chars: int) -> tuple[str, bool]:
-    lines = Outline(ds)
+def _sr_text(ds: Dataset, max_chars: int, redact: str | None) -> tuple[str, bool]:
+    lines = Outline(ds, redact=redact)
     text, cut = _take(lines, max_chars)
     return text, cut or lines.truncated
 

@@ -22,6 +22,7 @@ MAX_DEPTH: Final = 32
 _INDENT: Final = "  "
 # Labels for items that have no concept name (usual for IMAGE and COMPOSITE); others show their value only.
 _UNNAMED: Final = {"IMAGE": "Image", "COMPOSITE": "Composite"}
+WITHHELD: Final = "[free text withheld in the pseudonymised view]"
 _DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _TIME = re.compile(r"(\d{2})(\d{2})?(\d{2})?")
 
@@ -29,8 +30,13 @@ _TIME = re.compile(r"(\d{2})(\d{2})?(\d{2})?")
 class Outline:
     """The lines of an SR's outline, made lazily; `truncated` is set once a cap cuts it."""
 
-    def __init__(self, ds: Dataset, max_items: int = MAX_ITEMS, max_depth: int = MAX_DEPTH) -> None:
+    def __init__(
+        self, ds: Dataset, max_items: int = MAX_ITEMS, max_depth: int = MAX_DEPTH, redact: str | None = None
+    ) -> None:
+        """`redact`, for the pseudonymised view: "withhold" leaves out person names and free text,
+        "scrub" person names only (the view's boundary scrubs the text)."""
         self._ds = ds
+        self._redact = redact
         self._max_items = max_items
         self._max_depth = max_depth
         self._items = 0
@@ -54,7 +60,13 @@ class Outline:
                 self.truncated = True
                 return
             self._items += 1
-            lines = _describe(child).splitlines() or [""]
+            if self._redact and text(child, "ValueType") == "PNAME":
+                continue  # a person's name: never in the pseudonymised view
+            if self._redact == "withhold" and text(child, "ValueType") == "TEXT":
+                name = _meaning(child, "ConceptNameCodeSequence") or _UNNAMED.get("TEXT")
+                lines = [f"{name}: {WITHHELD}" if name else WITHHELD]
+            else:
+                lines = _describe(child).splitlines() or [""]
             yield _INDENT * level + lines[0]
             yield from (_INDENT * (level + 1) + line for line in lines[1:])
             yield from self._children(child, level + 1)

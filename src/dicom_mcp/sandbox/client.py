@@ -25,9 +25,11 @@ from dicom_mcp.errors import (
     ReadStopped,
     ReportUnreadable,
     ServiceBusy,
+    Withheld,
     WrongInstance,
 )
 from dicom_mcp.model.instances import Instance
+from dicom_mcp.privacy.disclosure import active
 from dicom_mcp.sandbox import frames
 
 logger = logging.getLogger(__name__)
@@ -100,7 +102,11 @@ class Sandbox:
 
     async def report(self, instances: list[Instance], expected: Expected, max_chars: int) -> dict[str, Any]:
         """The expected instance as a report (`reading.report`)."""
-        made = await self._run("report", instances, expected, {"max_chars": max_chars})
+        options: dict[str, Any] = {"max_chars": max_chars}
+        if (disclosure := active()) is not None:
+            options["redact"] = disclosure.text
+            disclosure.redacted = True
+        made = await self._run("report", instances, expected, options)
         return made.result["report"]  # type: ignore[no-any-return]
 
     async def render(self, instances: list[Instance], expected: Expected, **options: Any) -> Made:
@@ -118,6 +124,22 @@ class Sandbox:
             await worker.kill()
 
     async def _run(
+        self, kind: str, instances: list[Instance], expected: Expected, options: dict[str, Any]
+    ) -> Made:
+        disclosure = active()
+        if disclosure is not None:  # a pseudonymised caller: learn what the instance identifies
+            options = {**options, "identify": True}
+        made = await self._job(kind, instances, expected, options)
+        if disclosure is not None:
+            facts = made.result.pop("identity", None)
+            if not isinstance(facts, dict):
+                raise ReadStopped("the reading process did not say what the instance identifies")
+            disclosure.note(facts)
+            if kind in ("render", "picture"):
+                disclosure.shown.add(str(facts.get("SOPInstanceUID") or expected.sop))
+        return made
+
+    async def _job(
         self, kind: str, instances: list[Instance], expected: Expected, options: dict[str, Any]
     ) -> Made:
         timeout = self.config.timeout
@@ -177,6 +199,8 @@ class Sandbox:
             )
         if kind == "not_renderable":
             return NotRenderable(message)
+        if kind == "withheld":
+            return Withheld(message)
         if kind == "not_found":
             return NothingFound(message)
         if kind == "mismatch":

@@ -20,8 +20,10 @@ from pydicom.filereader import read_dataset
 from pydicom.uid import UID
 
 from dicom_mcp.errors import NotRenderable, ReportUnreadable
+from dicom_mcp.privacy.pixels import refusal
 from dicom_mcp.reading import attributes
 from dicom_mcp.reading.header import header
+from dicom_mcp.reading.identity import identity
 from dicom_mcp.reading.image import render
 from dicom_mcp.reading.pictures import picture
 from dicom_mcp.reading.report import report
@@ -30,6 +32,7 @@ from dicom_mcp.reading.structure import TooComplex, check_shape
 UNREADABLE: Final = "unreadable"
 NOT_RENDERABLE: Final = "not_renderable"
 NOT_FOUND: Final = "not_found"
+WITHHELD: Final = "withheld"
 MISMATCH: Final = "mismatch"
 
 
@@ -60,9 +63,16 @@ def run(job: dict[str, Any], blobs: list[tuple[bytes, str]]) -> Outcome:
     if make is None:
         raise JobFailed(UNREADABLE, f"unknown job {kind!r}")
     failure = NOT_RENDERABLE if kind in ("render", "picture") else UNREADABLE
+    options = job.get("options") or {}
     try:
         ds = chosen(blobs, job.get("expected") or {})
-        return make(ds, job.get("options") or {})
+        if not options.get("identify"):
+            return make(ds, options)
+        facts = identity(ds)
+        if kind in ("render", "picture") and (why := refusal(facts)) is not None:
+            raise JobFailed(WITHHELD, f"not shown in the pseudonymised view: {why}")
+        outcome = make(ds, options)
+        return Outcome({**outcome.result, "identity": facts}, outcome.payload)
     except JobFailed:
         raise
     except NotRenderable as exc:
@@ -124,7 +134,8 @@ def _header(ds: Dataset, options: dict[str, Any]) -> Outcome:
 
 
 def _report(ds: Dataset, options: dict[str, Any]) -> Outcome:
-    return Outcome({"report": report(ds, int(options["max_chars"]))})
+    redact = options.get("redact")
+    return Outcome({"report": report(ds, int(options["max_chars"]), redact=str(redact) if redact else None)})
 
 
 def _render(ds: Dataset, options: dict[str, Any]) -> Outcome:

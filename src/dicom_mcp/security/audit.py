@@ -23,6 +23,8 @@ EVENT_CODES: Final = {
     "refused": {"code": "110113", "system": "DCM", "meaning": "Security Alert"},
     "read": {"code": "110103", "system": "DCM", "meaning": "DICOM Instances Accessed"},
     "move": {"code": "110104", "system": "DCM", "meaning": "DICOM Instances Transferred"},
+    # Staff turning pseudonyms back into identifiers read the patient's record (`dicom-mcp reidentify`).
+    "reidentify": {"code": "110110", "system": "DCM", "meaning": "Patient Record"},
 }
 
 

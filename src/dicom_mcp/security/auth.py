@@ -7,7 +7,7 @@ no token text.
 
     API keys   DICOM_MCP_API_KEYS_FILE: lines `<principal> <sha256 hex of the token> [permissions]`,
                compared in constant time; permissions are comma-separated scopes (dicom:read,
-               dicom:move), dicom:read when none are given.
+               dicom:move, dicom:pseudonymised), dicom:read when none are given.
     OAuth      JWTs verified against a JWKS (URL or file), with issuer, audience (RFC 8707
                resource) and expiry checks; the `scope` claim lists granted scopes.
 """
@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 READ_SCOPE = "dicom:read"
 MOVE_SCOPE = "dicom:move"
-PERMISSIONS = (READ_SCOPE, MOVE_SCOPE)
+PSEUDONYMISED_SCOPE = "dicom:pseudonymised"  # reads, in the pseudonymised view only
+PERMISSIONS = (READ_SCOPE, MOVE_SCOPE, PSEUDONYMISED_SCOPE)
 REDACTED = "<redacted>"
 _KEY_LINE = re.compile(
     r"^(?P<principal>[A-Za-z0-9._@:-]{1,128})\s+(?P<digest>[0-9a-fA-F]{64})(?:\s+(?P<permissions>[a-z:,]+))?$"
@@ -65,10 +66,17 @@ def load_api_keys(path: Path) -> tuple[ApiKey, ...]:
             raise AuthConfigError(
                 f"{path}:{number}: unknown permission {unknown[0]!r}; use {', '.join(PERMISSIONS)}"
             )
-        keys.append(ApiKey(match["principal"], bytes.fromhex(match["digest"]), permissions))
+        keys.append(ApiKey(match["principal"], bytes.fromhex(match["digest"]), with_read(permissions)))
     if not keys:
         raise AuthConfigError(f"{path} holds no API keys")
     return tuple(keys)
+
+
+def with_read(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    """`scopes`, with dicom:read added where dicom:pseudonymised is granted: that is a way of reading."""
+    if PSEUDONYMISED_SCOPE in scopes and READ_SCOPE not in scopes:
+        return (*scopes, READ_SCOPE)
+    return scopes
 
 
 class ApiKeyVerifier:
@@ -119,7 +127,7 @@ class JwtVerifier:
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             logger.info("bearer token refused: %s", type(exc).__name__)
             return None
-        scopes = str(claims.get("scope", "")).split()
+        scopes = list(with_read(tuple(str(claims.get("scope", "")).split())))
         return AccessToken(
             token=REDACTED,
             client_id=str(claims.get("client_id") or claims.get("azp") or claims["sub"]),

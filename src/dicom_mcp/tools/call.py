@@ -15,6 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from dicom_mcp.errors import StoreError
 from dicom_mcp.model.target import Target
 from dicom_mcp.pacs.budget import Budget
+from dicom_mcp.privacy.disclosure import active
 from dicom_mcp.services import Services
 from dicom_mcp.state.sessions.resolver import handle_digest
 from dicom_mcp.tools.context import Caller, caller_of
@@ -49,6 +50,11 @@ class Call:
         )
 
 
+def view() -> str:
+    """The view the running call is answered in: "pseudonymised" or "identified"."""
+    return "pseudonymised" if active() is not None else "identified"
+
+
 def record_refusal(services: Services, caller: Caller, tool: str, error: str) -> None:
     """Audit and count a call refused before its tool ran (its arguments broke the contract)."""
     services.metrics.tool_calls.labels(tool, "refused").inc()
@@ -56,6 +62,7 @@ def record_refusal(services: Services, caller: Caller, tool: str, error: str) ->
         "refused",
         tool=tool,
         principal=caller.principal,
+        view=view(),
         client=caller.client,
         connection=handle_digest(caller.connection_id) if caller.connection_id else None,
         outcome="refused",
@@ -88,6 +95,7 @@ async def tool_call(
             event,
             tool=tool,
             principal=call.caller.principal,
+            view=view(),
             client=call.caller.client,
             session=handle_digest(session) if session else None,
             connection=handle_digest(call.caller.connection_id) if call.caller.connection_id else None,

@@ -168,7 +168,7 @@ def _rule(schema: Mapping[str, Any]) -> str:
     return "a valid value"
 
 
-def _as_dict(result: HandlerResult) -> dict[str, Any] | None:
+def as_dict(result: HandlerResult) -> dict[str, Any] | None:
     """A handler's result as its wire dict (the SDK passes dicts; a model is dumped the same way)."""
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -177,13 +177,13 @@ def _as_dict(result: HandlerResult) -> dict[str, Any] | None:
 
 def _published(result: HandlerResult, max_limit: int) -> HandlerResult:
     """The tool list with its schemas compact, closed and capped (schemas.py)."""
-    listed = _as_dict(result)
+    listed = as_dict(result)
     return None if listed is None else published(listed, max_limit)
 
 
 def _tidy(result: HandlerResult, tool: str) -> HandlerResult:
     """Compact JSON in the text block that repeats a structured result; errors without the SDK's prefix."""
-    answer = _as_dict(result)
+    answer = as_dict(result)
     if answer is None:
         return None
     structured = answer.get("structuredContent")

@@ -32,6 +32,7 @@ from dicom_mcp.errors import (
     StoreError,
     TargetRefused,
     TooManySessions,
+    Withheld,
 )
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ PREFIXES: Final[tuple[tuple[type[Exception], str], ...]] = (
     (RetrieveTooLarge, "too large: "),
     (ServiceBusy, "busy: "),
     (MoveRefused, "move refused: "),
+    (Withheld, "withheld: "),
     (NotRenderable, "cannot render: "),
     (ReportUnreadable, "unreadable: "),
     (TargetRefused, "target refused: "),

@@ -17,6 +17,7 @@ from dicom_mcp.tools.move import register_move_tools
 from dicom_mcp.tools.nodes import register_node_tools
 from dicom_mcp.tools.query import register_query_tools
 from dicom_mcp.tools.reading import register_reading_tools
+from dicom_mcp.tools.view import ViewBoundary
 from dicom_mcp.tools.viewer import viewer_app
 
 INSTRUCTIONS = """\
@@ -46,4 +47,5 @@ def build_server(services: Services) -> MCPServer[Any]:
     register_move_tools(server, services)
     register_guides(server, services)
     server.middleware.append(ToolContract(server, services))
+    server.middleware.append(ViewBoundary(services))  # inside the contract: it sees checked arguments
     return server
