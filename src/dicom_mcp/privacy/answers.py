@@ -83,6 +83,7 @@ FIELDS: Final[Mapping[str, str]] = {
     ),
 }  # fmt: skip
 _TAG_KEY: Final = re.compile(r"\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)")
+_UID_SHAPE: Final = re.compile(r"[0-9]+(\.[0-9]+)+")
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class Answer:
         self._known: dict[str, str] = dict(originals)
         self._births: set[str] = set()
         self._patients: set[str] = {patient} if patient else set()
-        self._cleaners: dict[str | None, Cleaner] = {}
+        self._cleaner: Cleaner | None = None
         for facts in disclosure.facts:
             self._harvest_dataset(facts)
 
@@ -341,6 +342,8 @@ class Answer:
     def _uid(self, uid: str, patient: str | None) -> str:
         if not uid or annex_e.registered(uid):
             return uid
+        if not _UID_SHAPE.fullmatch(uid):  # a name where a UID was expected: cleaned as text
+            return self._clean(uid, patient)
         return self._token(pseudonyms.UID, uid, patient or self._patient)
 
     def _shift(self, value: str, patient: str | None) -> str | None:
@@ -368,12 +371,10 @@ class Answer:
 
     def _clean(self, text: str, patient: str | None) -> str:
         patient = patient or self._patient
-        cleaner = self._cleaners.get(patient)
-        if cleaner is None:  # made once harvesting is over: what is known no longer grows
-            days = self._p.offset(patient) if patient else None
-            cleaner = Cleaner(self._known, self._births, days, lambda uid: self._uid(uid, patient))
-            self._cleaners[patient] = cleaner
-        return cleaner.clean(text)
+        if self._cleaner is None:  # made once harvesting is over: what is known no longer grows
+            self._cleaner = Cleaner(self._known, self._births)
+        days = self._p.offset(patient) if patient else None
+        return self._cleaner.clean(text, days, lambda uid: self._uid(uid, patient))
 
 
 def _error(answer: dict[str, Any], text: str) -> dict[str, Any]:

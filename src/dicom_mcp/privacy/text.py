@@ -18,6 +18,7 @@ import calendar
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Final
 
 from dicom_mcp.privacy.annex_e import registered
@@ -40,40 +41,32 @@ _PATTERNS: Final = (
 class Cleaner:
     """Cleans the free text of one call."""
 
-    def __init__(
-        self,
-        known: Mapping[str, str],
-        birth_dates: set[str],
-        days: int | None,
-        uid_token: Callable[[str], str],
-    ) -> None:
+    def __init__(self, known: Mapping[str, str], birth_dates: set[str]) -> None:
         """
         Args:
-            known: original value -> replacement (at least two characters each).
+            known: original value -> replacement (values shorter than two characters are left).
             birth_dates: birth dates to hide, as DICOM dates (YYYYMMDD).
-            days: the patient's date offset; None shows "[date]" for every date.
-            uid_token: the token of an instance UID.
         """
         self._known = {
             value.casefold(): replacement for value, replacement in known.items() if len(value) >= 2
         }
         self._births = {self._parse(value) for value in birth_dates} - {None}
-        self._days = days
-        self._uid_token = uid_token
         alternatives = "|".join(re.escape(value) for value in sorted(self._known, key=len, reverse=True))
         known_pattern = rf"(?P<known>(?<!\w)(?i:{alternatives})(?!\w))" if alternatives else "(?P<known>(?!))"
         self._pattern = re.compile(
             "|".join(p.replace("{known}", known_pattern) for p in _PATTERNS), re.IGNORECASE
         )
 
-    def clean(self, text: str) -> str:
-        return self._pattern.sub(self._replace, text)
+    def clean(self, text: str, days: int | None, uid_token: Callable[[str], str]) -> str:
+        """`text` cleaned; `days` is its patient's date offset (None: every date becomes "[date]"),
+        `uid_token` gives an instance UID's token."""
+        return self._pattern.sub(partial(self._replace, days, uid_token), text)
 
-    def _replace(self, match: re.Match[str]) -> str:
+    def _replace(self, days: int | None, uid_token: Callable[[str], str], match: re.Match[str]) -> str:
         kind = match.lastgroup
         whole = match.group(0)
         if kind == "uid":
-            return whole if registered(whole) else self._uid_token(whole)
+            return whole if registered(whole) else uid_token(whole)
         if kind == "known":
             return self._known.get(whole.casefold(), "[removed]")
         date, render = self._read(match)
@@ -81,10 +74,10 @@ class Cleaner:
             return whole
         if date in self._births:
             return "[birth date]"
-        if self._days is None:
+        if days is None:
             return "[date]"
         try:
-            return render(date + dt.timedelta(days=self._days))
+            return render(date + dt.timedelta(days=days))
         except OverflowError:
             return "[date]"
 

@@ -135,8 +135,9 @@ class Sandbox:
             if not isinstance(facts, dict):
                 raise ReadStopped("the reading process did not say what the instance identifies")
             disclosure.note(facts)
-            if kind in ("render", "picture"):
-                disclosure.shown.add(str(facts.get("SOPInstanceUID") or expected.sop))
+            if kind in ("render", "picture"):  # a picture may be named by its instance or its series
+                series = facts.get("SeriesInstanceUID") or expected.series
+                disclosure.shown.update({expected.sop, str(series)} if series else {expected.sop})
         return made
 
     async def _job(

@@ -110,7 +110,11 @@ class ViewBoundary:
             pictures_meta=IMAGES_META,
             date_filter=translated.date_filter,
         )
-        rewritten = rewriter.rewrite(answer)
+        try:
+            rewritten = rewriter.rewrite(answer)
+        except Exception as exc:  # never the original answer: nothing rather than too much
+            logger.error("an answer could not be pseudonymised (%s); it was withheld", type(exc).__name__)
+            return _refused("the answer could not be prepared for the pseudonymised view; it was withheld")
         emitted = {key: Original(value, patient) for key, (value, patient) in rewriter.emitted.items()}
         try:
             await tokens.remember(caller.principal, emitted)
