@@ -82,6 +82,7 @@ FIELDS: Final[Mapping[str, str]] = {
         KEEP,
     ),
 }  # fmt: skip
+MAX_REMEMBERED: Final = 50  # accession numbers, study IDs and other IDs kept per patient
 _TAG_KEY: Final = re.compile(r"\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)")
 _UID_SHAPE: Final = re.compile(r"[0-9]+(\.[0-9]+)+")
 
@@ -108,12 +109,15 @@ class Answer:
         originals: Mapping[str, str],
         pictures_meta: str,
         date_filter: DateFilter | None = None,
+        identity: Mapping[str, Any] | None = None,
     ) -> None:
         """
         Args:
             patient: the original Patient ID the call's arguments were about, if known.
             originals: original -> token for the call's own token arguments.
             pictures_meta: the `_meta` key under which pictures travel.
+            identity: what an earlier answer taught about that patient (`identities`), for
+                answers that do not carry it themselves (a series' description).
         """
         self._p = pseudonymiser
         self._disclosure = disclosure
@@ -125,7 +129,8 @@ class Answer:
         self._births: set[str] = set()
         self._patients: set[str] = {patient} if patient else set()
         self._cleaner: Cleaner | None = None
-        for facts in disclosure.facts:
+        self.identities: dict[str, dict[str, Any]] = {}  # patient ID -> its identifying values
+        for facts in [identity or {}, *disclosure.facts]:
             self._harvest_dataset(facts)
 
     # --- the whole answer -----------------------------------------------------------------------
@@ -204,9 +209,9 @@ class Answer:
         if patient:
             self._patients.add(patient)
             self._known[patient] = self._token(pseudonyms.PATIENT_ID, patient, patient)
+            self._remember_identity(patient, ds)
         for keyword, kind in (("AccessionNumber", pseudonyms.ACCESSION), ("StudyID", pseudonyms.STUDY_ID)):
-            value = _one(ds.get(keyword))
-            if value:
+            for value in _many(ds.get(keyword)):
                 self._known[value] = self._token(kind, value, patient or self._patient)
         for other in _many(ds.get("OtherPatientIDs")):
             self._known[other] = "[ID]"
@@ -223,6 +228,17 @@ class Answer:
             for part in re.split(r"[\^=\s,]+", name):
                 if len(part.strip(".")) >= 2:
                     self._known.setdefault(part.strip("."), "[name]")
+
+    def _remember_identity(self, patient: str, ds: Mapping[str, Any]) -> None:
+        """Keep what identifies `patient` in `ds`, so that later calls about it can clean text."""
+        kept = self.identities.setdefault(patient, {"PatientID": patient})
+        for keyword in ("PatientName", "PatientBirthDate"):
+            if _one(ds.get(keyword)):
+                kept[keyword] = _one(ds.get(keyword))
+        for keyword in ("OtherPatientIDs", "AccessionNumber", "StudyID"):
+            values = list(dict.fromkeys([*_many(kept.get(keyword)), *_many(ds.get(keyword))]))
+            if values:
+                kept[keyword] = values[-MAX_REMEMBERED:]
 
     # --- rewriting ------------------------------------------------------------------------------
 

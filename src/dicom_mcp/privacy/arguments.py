@@ -34,6 +34,11 @@ IDENTIFIERS: Final[Mapping[str, str]] = {
     "study_id": pseudonyms.STUDY_ID,
 }
 DATES: Final[Mapping[str, str]] = {"study_date": "StudyDate"}
+# Asked of the PACS besides what the caller asked, where the level allows, so that every row
+# teaches the boundary its patient's identity (to clean descriptions, to move dates); the
+# caller sees them pseudonymised or not at all.
+IDENTIFYING: Final = ("PatientID", "PatientName", "PatientBirthDate", "OtherPatientIDs")
+ASKS_IDENTITY: Final = frozenset({"query_patients", "query_studies"})
 _EXAMPLES: Final = {
     pseudonyms.UID: "2.25.<digits>",
     pseudonyms.PATIENT_ID: "P-<12 characters>",
@@ -60,6 +65,7 @@ def kind_of_argument(name: str) -> str | None:
 
 
 async def translate(
+    tool: str,
     arguments: Mapping[str, Any],
     pseudonymiser: Pseudonymiser,
     recall: Recall,
@@ -85,10 +91,16 @@ async def translate(
             out.arguments[name] = [await _original(name, kind, str(v), recall, out) for v in value]
         else:
             out.arguments[name] = await _original(name, kind, str(value), recall, out)
-    _check_attributes(arguments.get("additional_attributes"))
+    asked = arguments.get("additional_attributes")
+    _check_attributes(asked)
     excluded = arguments.get("exclude_attributes")
     if isinstance(excluded, list) and "PatientID" in excluded:  # rows need it for their dates
-        out.arguments["exclude_attributes"] = [k for k in excluded if k != "PatientID"] or None
+        out.arguments["exclude_attributes"] = [k for k in excluded if k not in IDENTIFYING] or None
+    if tool in ASKS_IDENTITY:
+        listed = list(asked) if isinstance(asked, list) else []
+        out.arguments["additional_attributes"] = listed + [k for k in IDENTIFYING if k not in listed]
+        if isinstance(excluded, list):
+            out.arguments["exclude_attributes"] = [k for k in excluded if k not in IDENTIFYING] or None
     for name, keyword in DATES.items():
         if isinstance(arguments.get(name), str):
             _date(name, keyword, str(arguments[name]), pseudonymiser, out, max_limit, default_limit)

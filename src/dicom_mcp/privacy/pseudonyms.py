@@ -27,6 +27,7 @@ PATIENT_ID: Final = "patient_id"
 ACCESSION: Final = "accession"
 STUDY_ID: Final = "study_id"
 KINDS: Final = (UID, PATIENT_ID, ACCESSION, STUDY_ID)
+IDENTITY: Final = "identity"  # the reverse map's note of what identifies a patient (its token's key)
 MAX_OFFSET_DAYS: Final = 365
 
 _PREFIXES: Final = {PATIENT_ID: "P-", ACCESSION: "A-", STUDY_ID: "S-"}

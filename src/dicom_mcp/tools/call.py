@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -16,6 +17,7 @@ from dicom_mcp.errors import StoreError
 from dicom_mcp.model.target import Target
 from dicom_mcp.pacs.budget import Budget
 from dicom_mcp.privacy.disclosure import active
+from dicom_mcp.security.auth import PSEUDONYMISED_SCOPE
 from dicom_mcp.services import Services
 from dicom_mcp.state.sessions.resolver import handle_digest
 from dicom_mcp.tools.context import Caller, caller_of
@@ -50,9 +52,20 @@ class Call:
         )
 
 
-def view() -> str:
-    """The view the running call is answered in: "pseudonymised" or "identified"."""
-    return "pseudonymised" if active() is not None else "identified"
+PSEUDONYMISED = "pseudonymised"
+IDENTIFIED = "identified"
+
+
+def view_of(services: Services) -> str:
+    """The view the running call is answered in: the operator's setting, narrowed by the caller's token."""
+    token = get_access_token()
+    if (
+        active() is not None
+        or services.settings.view == PSEUDONYMISED
+        or (token is not None and PSEUDONYMISED_SCOPE in token.scopes)
+    ):
+        return PSEUDONYMISED
+    return IDENTIFIED
 
 
 def record_refusal(services: Services, caller: Caller, tool: str, error: str) -> None:
@@ -62,7 +75,7 @@ def record_refusal(services: Services, caller: Caller, tool: str, error: str) ->
         "refused",
         tool=tool,
         principal=caller.principal,
-        view=view(),
+        view=view_of(services),
         client=caller.client,
         connection=handle_digest(caller.connection_id) if caller.connection_id else None,
         outcome="refused",
@@ -95,7 +108,7 @@ async def tool_call(
             event,
             tool=tool,
             principal=call.caller.principal,
-            view=view(),
+            view=view_of(services),
             client=call.caller.client,
             session=handle_digest(session) if session else None,
             connection=handle_digest(call.caller.connection_id) if call.caller.connection_id else None,
