@@ -33,7 +33,7 @@ from pydicom.datadict import dictionary_VR, tag_for_keyword
 from dicom_mcp.privacy import annex_e, pseudonyms
 from dicom_mcp.privacy.annex_e import Action
 from dicom_mcp.privacy.disclosure import Disclosure
-from dicom_mcp.privacy.pixels import png_without_text
+from dicom_mcp.privacy.pixels import without_text
 from dicom_mcp.privacy.pseudonyms import Pseudonymiser
 from dicom_mcp.privacy.text import Cleaner
 
@@ -169,7 +169,7 @@ class Answer:
                 text = self._clean(str(block.get("text", "")), self._patient)
             return {"type": "text", "text": text}
         if kind == "image":
-            return {**block, "data": png_without_text(str(block.get("data", "")))}
+            return {**block, "data": without_text(str(block.get("data", "")), str(block.get("mimeType")))}
         return None  # audio, resources, links: no tool returns them; none passes unvetted
 
     def _meta(self, meta: dict[str, Any]) -> dict[str, Any]:
@@ -185,10 +185,11 @@ class Answer:
         return isinstance(item, dict) and str(item.get("uid")) in self._disclosure.shown
 
     def _picture(self, item: dict[str, Any]) -> dict[str, Any]:
+        mime = str(item.get("mimeType"))
         return {
             "uid": self._uid(str(item["uid"]), self._patient),
-            "mimeType": item.get("mimeType"),
-            "data": png_without_text(str(item.get("data", ""))),
+            "mimeType": mime,
+            "data": without_text(str(item.get("data", "")), mime),
         }
 
     # --- harvesting identities ------------------------------------------------------------------
@@ -225,7 +226,8 @@ class Answer:
         names += _many(ds.get("names"))
         names += [n for key, value in ds.items() if _is_pn(key) for n in _many(value)]
         for name in names:
-            for part in re.split(r"[\^=\s,]+", name):
+            words = re.split(r"[\^=\s,]+", name)  # Smith-Jones, and Smith and Jones
+            for part in words + [piece for word in words if "-" in word for piece in word.split("-")]:
                 if len(part.strip(".")) >= 2:
                     self._known.setdefault(part.strip("."), "[name]")
 

@@ -36,15 +36,18 @@ class PseudonymKeys:
 
 
 def load_keys(path: Path) -> PseudonymKeys:
-    """The secret in `path` (its bytes, a trailing newline left out).
+    """The secret in `path`: its bytes, a trailing line end left out when 32 bytes remain.
 
     Raises:
         ConfigurationError: the file cannot be read or is too short.
     """
     try:
-        secret = path.read_bytes().rstrip(b"\r\n")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigurationError(f"DICOM_MCP_PSEUDONYM_KEY_FILE cannot be read: {exc.strerror}") from None
+    # A text secret's line end is not part of it; a random one may end in a newline byte itself.
+    stripped = raw.rstrip(b"\r\n")
+    secret = stripped if len(stripped) >= MIN_SECRET_BYTES else raw
     try:
         return PseudonymKeys(secret)
     except ConfigurationError as exc:

@@ -28,7 +28,7 @@ def refusal(facts: Mapping[str, Any]) -> str | None:
     first = str(image_type[0]).upper() if isinstance(image_type, Sequence) and image_type else ""
     if burned_in == "YES":
         return "the instance says text is burned into its pixels"
-    if sop_class.startswith(SECONDARY_CAPTURE):
+    if sop_class == SECONDARY_CAPTURE or sop_class.startswith(SECONDARY_CAPTURE + "."):
         return "secondary captures (screenshots, scans) often show the patient's identity in their pixels"
     if facts.get("overlays"):
         return "the instance has overlays, which may hold text"
@@ -43,23 +43,48 @@ def refusal(facts: Mapping[str, Any]) -> str | None:
 
 
 _PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
-_TEXT_CHUNKS: Final = frozenset({b"tEXt", b"iTXt", b"zTXt", b"eXIf"})
+_PNG_TEXT: Final = frozenset({b"tEXt", b"iTXt", b"zTXt", b"eXIf"})
+_JPEG_TEXT: Final = frozenset({*range(0xE1, 0xF0), 0xFE})  # APP1-APP15 (Exif, XMP, ...) and COM
 
 
-def png_without_text(data: str) -> str:
-    """A base64 PNG without its text and Exif chunks (our renderer writes none; this makes sure)."""
+def without_text(data: str, mime_type: str) -> str:
+    """A base64 picture without text or metadata chunks (our renderer writes none; this makes sure).
+
+    PNG and JPEG are what the renderer makes; anything else, or anything unreadable, becomes "".
+    """
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         return ""
-    if not raw.startswith(_PNG_SIGNATURE):
-        return ""  # not a PNG: nothing else is ever shown
+    if mime_type == "image/png" and raw.startswith(_PNG_SIGNATURE):
+        kept = _png(raw)
+    elif mime_type == "image/jpeg" and raw.startswith(b"\xff\xd8"):
+        kept = _jpeg(raw)
+    else:
+        return ""
+    return data if kept == raw else base64.b64encode(kept).decode()
+
+
+def _png(raw: bytes) -> bytes:
     kept, at = [raw[:8]], 8
     while at + 12 <= len(raw):
         (length,) = struct.unpack(">I", raw[at : at + 4])
         end = at + 12 + length
-        if raw[at + 4 : at + 8] not in _TEXT_CHUNKS:
+        if raw[at + 4 : at + 8] not in _PNG_TEXT:
             kept.append(raw[at:end])
         at = end
-    joined = b"".join(kept)
-    return data if joined == raw else base64.b64encode(joined).decode()
+    return b"".join(kept)
+
+
+def _jpeg(raw: bytes) -> bytes:
+    kept, at = [raw[:2]], 2
+    while at + 4 <= len(raw) and raw[at] == 0xFF:
+        marker = raw[at + 1]
+        if marker == 0xDA:  # start of scan: the entropy-coded data and the rest follow
+            break
+        (length,) = struct.unpack(">H", raw[at + 2 : at + 4])
+        if marker not in _JPEG_TEXT:
+            kept.append(raw[at : at + 2 + length])
+        at += 2 + length
+    kept.append(raw[at:])
+    return b"".join(kept)

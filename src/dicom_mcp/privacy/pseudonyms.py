@@ -37,6 +37,7 @@ _SHAPES: Final = {
 }
 _DA: Final = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _RANGE: Final = re.compile(r"(\d{8})?-(\d{8})?")
+_DT: Final = re.compile(r"\d{8}(\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?)?([+-]\d{4})?")
 
 
 class Pseudonymiser:
@@ -95,7 +96,7 @@ def shift_dicom(value: str, days: int) -> str | None:
         low, _, high = text.partition("-")
         parts = [shift_date(part, days) if part else "" for part in (low, high)]
         return None if None in parts else f"{parts[0]}-{parts[1]}"
-    if len(text) > 8 and _DA.fullmatch(text[:8]):  # DT: the date part moves, the rest stays
+    if len(text) > 8 and _DT.fullmatch(text):  # DT: the date part moves, the rest stays
         head = shift_date(text[:8], days)
         return None if head is None else head + text[8:]
     return shift_date(text, days)

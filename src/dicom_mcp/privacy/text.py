@@ -27,14 +27,16 @@ _MONTHS: Final = {name.lower(): number for number, name in enumerate(calendar.mo
     name.lower(): number for number, name in enumerate(calendar.month_abbr) if name
 }
 _MONTH: Final = "|".join(sorted(_MONTHS, key=len, reverse=True))
+MIN_NUMBER_DIGITS: Final = 5
+_ORDINAL: Final = r"(?:st|nd|rd|th)?"
 _PATTERNS: Final = (
-    r"(?P<uid>(?<![\w.])(?:[0-2](?:\.(?:0|[1-9][0-9]*)){4,}|2\.25\.[0-9]{6,})(?![\w.]))",
+    r"(?P<uid>(?<![\w.])(?:[0-2](?:\.(?:0|[1-9][0-9]*)){4,}|2\.25\.[0-9]{6,})(?!\w|\.[0-9]))",
     "{known}",
-    r"(?P<iso>(?<!\w)(?P<iso_y>\d{4})-(?P<iso_m>\d{2})-(?P<iso_d>\d{2})(?!\w))",
+    r"(?P<iso>(?<!\w)(?P<iso_y>\d{4})(?P<iso_s>[-/])(?P<iso_m>\d{2})(?P=iso_s)(?P<iso_d>\d{2})(?!\d))",
     r"(?P<da>(?<!\w)(?P<da_y>(?:19|20)\d{2})(?P<da_m>\d{2})(?P<da_d>\d{2})(?!\w))",
-    r"(?P<dmy>(?<![\w.])(?P<dmy_a>\d{1,2})(?P<dmy_s>[./])(?P<dmy_b>\d{1,2})(?P=dmy_s)(?P<dmy_y>\d{4})(?!\w))",
-    rf"(?P<dnamed>(?<!\w)(?P<dn_d>\d{{1,2}})\s+(?P<dn_m>{_MONTH})\.?\s+(?P<dn_y>\d{{4}})(?!\w))",
-    rf"(?P<named>(?<!\w)(?P<nd_m>{_MONTH})\.?\s+(?P<nd_d>\d{{1,2}}),?\s+(?P<nd_y>\d{{4}})(?!\w))",
+    r"(?P<dmy>(?<![\w.])(?P<dmy_a>\d{1,2})(?P<dmy_s>[./-])(?P<dmy_b>\d{1,2})(?P=dmy_s)(?P<dmy_y>\d{4})(?!\w))",
+    rf"(?P<dnamed>(?<!\w)(?P<dn_d>\d{{1,2}}){_ORDINAL}[\s-]+(?P<dn_m>{_MONTH})\.?[\s-]+(?P<dn_y>\d{{4}})(?!\w))",
+    rf"(?P<named>(?<!\w)(?P<nd_m>{_MONTH})\.?\s+(?P<nd_d>\d{{1,2}}){_ORDINAL},?\s+(?P<nd_y>\d{{4}})(?!\w))",
 )
 
 
@@ -48,10 +50,11 @@ class Cleaner:
             birth_dates: birth dates to hide, as DICOM dates (YYYYMMDD).
         """
         self._known = {
-            value.casefold(): replacement for value, replacement in known.items() if len(value) >= 2
+            value.casefold(): replacement for value, replacement in known.items() if _worth_replacing(value)
         }
+        spellings = {value for value in known if _worth_replacing(value)} | set(self._known)
         self._births = {self._parse(value) for value in birth_dates} - {None}
-        alternatives = "|".join(re.escape(value) for value in sorted(self._known, key=len, reverse=True))
+        alternatives = "|".join(re.escape(value) for value in sorted(spellings, key=len, reverse=True))
         known_pattern = rf"(?P<known>(?<!\w)(?i:{alternatives})(?!\w))" if alternatives else "(?P<known>(?!))"
         self._pattern = re.compile(
             "|".join(p.replace("{known}", known_pattern) for p in _PATTERNS), re.IGNORECASE
@@ -86,7 +89,8 @@ class Cleaner:
         g = match.group
         try:
             if kind == "iso":
-                return _date(g("iso_y"), g("iso_m"), g("iso_d")), lambda d: d.isoformat()
+                sep = g("iso_s")
+                return _date(g("iso_y"), g("iso_m"), g("iso_d")), lambda d: d.strftime(f"%Y{sep}%m{sep}%d")
             if kind == "da":
                 return _date(g("da_y"), g("da_m"), g("da_d")), lambda d: d.strftime("%Y%m%d")
             if kind == "dmy":
@@ -118,3 +122,9 @@ class Cleaner:
 
 def _date(year: str, month: str, day: str) -> dt.date:
     return dt.date(int(year), int(month), int(day))
+
+
+def _worth_replacing(value: str) -> bool:
+    """Whether a known value is replaced in text: not a single character, and not a short number
+    (a Study ID of "12" would otherwise turn every 12 of a measurement into a token)."""
+    return len(value) >= 2 and not (value.isdigit() and len(value) < MIN_NUMBER_DIGITS)
