@@ -14,6 +14,7 @@
     │       ├── AssociationAborted  the association or connection ended mid-operation
     │       │   ├── Dropped         ...before any answer: worth one retry on a reused association
     │       │   └── AnswerCutShort  a DICOMweb body ended before its last part
+    │       ├── GetNotOffered       no C-GET at the PACS, and no receiver to read it by C-MOVE
     │       ├── PacsTimeout         a timeout or the overall deadline expired
     │       ├── PacsBusy            no slot came free in time, or 429/503 past the retries
     │       │   └── PoolTimeout     no pooled association came free before the deadline
@@ -109,6 +110,10 @@ class Dropped(AssociationAborted):
 
 class AnswerCutShort(AssociationAborted):
     """The connection closed, or the body ended, before the whole answer arrived."""
+
+
+class GetNotOffered(PacsError):
+    """The PACS does not offer C-GET, and this service has no receiver to read it by C-MOVE."""
 
 
 class PacsTimeout(PacsError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -55,6 +55,21 @@ class _LeaseCollector(Collector):
         )
 
 
+class _ReceiverCollector(Collector):
+    def __init__(self, read: Callable[[], Mapping[str, int]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "dicom_mcp_receiver_refused",
+            "Associations and C-STOREs the receiver refused, by reason (host, not awaited, not asked for)",
+            labels=["reason"],
+        )
+        for reason, count in sorted(self._read().items()):
+            family.add_metric([reason], count)
+        yield family
+
+
 class Metrics:
     """The service's counters, histograms and gauges."""
 
@@ -94,6 +109,10 @@ class Metrics:
     def watch_leases(self, leases: LeaseCounts) -> None:
         """Report the association slots this replica holds in Redis, and its waits for one."""
         self.registry.register(_LeaseCollector(leases))
+
+    def watch_receiver(self, read: Callable[[], Mapping[str, int]]) -> None:
+        """Export the receiver's refusals, by reason, as they grow."""
+        self.registry.register(_ReceiverCollector(read))
 
     def watch_associations(self, read: Callable[[], int]) -> None:
         """Report the DICOM client's open associations at each scrape."""

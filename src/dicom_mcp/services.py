@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dicom_mcp.dicomweb.client import DicomWebClient
 from dicom_mcp.dimse.client import DicomClient
+from dicom_mcp.dimse.receiver import Receiver, addresses_of
 from dicom_mcp.errors import ConfigurationError
 from dicom_mcp.metrics import Metrics
 from dicom_mcp.model.target import Target
@@ -22,6 +24,7 @@ from dicom_mcp.security.targets import TargetPolicy
 from dicom_mcp.settings import Settings
 from dicom_mcp.state.activity import Activity
 from dicom_mcp.state.limits import Limits, build_limits
+from dicom_mcp.state.moves import MoveRelay
 from dicom_mcp.state.pseudonyms import TokenMap, build_token_map
 from dicom_mcp.state.redis_link import is_redis
 from dicom_mcp.state.sessions.memory import MemoryStore
@@ -47,6 +50,7 @@ class Services:
     bytes_in_flight: Pool
     token_map: TokenMap
     pseudonym_keys: PseudonymKeys | None = None
+    receiver: Receiver | None = None
     activity: Activity = field(default_factory=Activity)
 
     def budget(self) -> Budget:
@@ -61,13 +65,21 @@ class Services:
             await self.store.aclose()
             await self.token_map.aclose()
             await self.limits.aclose()
+            if self.receiver is not None:
+                self.receiver.stop()
         finally:
             self.audit.close()
 
 
 def default_target(settings: Settings) -> Target:
     """The PACS a caller reaches without configuring anything."""
-    return Target(settings.dicom_host, settings.dicom_port, settings.dicom_called_ae_title, name="default")
+    return Target(
+        settings.dicom_host,
+        settings.dicom_port,
+        settings.dicom_called_ae_title,
+        name="default",
+        retrieve=settings.dicom_retrieve,
+    )
 
 
 def build_store(settings: Settings) -> SessionStore:
@@ -75,6 +87,41 @@ def build_store(settings: Settings) -> SessionStore:
     if is_redis(settings.session_store):
         return RedisStore(settings.session_store, ttl=settings.session_ttl)
     return MemoryStore(ttl=settings.session_ttl, max_entries=settings.session_max_entries)
+
+
+def build_receiver(settings: Settings, targets: Sequence[Target]) -> Receiver | None:
+    """The receiver, listening, when DICOM_MCP_RECEIVER_PORT is set; refused when a target needs it.
+
+    It accepts associations from the DIMSE targets' addresses only.
+
+    Raises:
+        ConfigurationError: a target is read by C-MOVE (`retrieve = "move"`) and there is no receiver.
+    """
+    dimse = [t for t in targets if t.web is None]
+    if settings.receiver_port is None:
+        moved = [t.name or t.describe() for t in dimse if t.retrieve == "move"]
+        if moved:
+            raise ConfigurationError(
+                f'reading {moved[0]!r} by C-MOVE (retrieve = "move", or DICOM_RETRIEVE=move) needs '
+                "DICOM_MCP_RECEIVER_PORT"
+            )
+        return None
+    # With replicas (the Redis store), the PACS may send to any of them: they hand instances on.
+    relay = (
+        MoveRelay(settings.session_store, settings.query_deadline + 60)
+        if is_redis(settings.session_store)
+        else None
+    )
+    receiver = Receiver(
+        settings.dicom_ae_title,
+        settings.receiver_host or settings.host,
+        settings.receiver_port,
+        addresses_of({t.host for t in dimse}),
+        settings.max_retrieve_bytes,
+        relay,
+    )
+    receiver.start()
+    return receiver
 
 
 def pseudonym_keys(settings: Settings) -> PseudonymKeys | None:
@@ -116,17 +163,21 @@ def build_services(
         association_lifetime=settings.association_lifetime,
     )
     limits = build_limits(settings)
-    client = Backends(DicomClient(config, slots=limits.leases), DicomWebClient(config, slots=limits.leases))
-    store = build_store(settings)
-    target = default_target(settings)
     nodes = load_nodes(settings.nodes_file)
     if extra_nodes is not None:
         nodes = nodes.merged(extra_nodes)
+    target = default_target(settings)
+    receiver = build_receiver(settings, [target, *nodes.targets.values()])
+    dimse = DicomClient(config, slots=limits.leases, receiver=receiver)
+    client = Backends(dimse, DicomWebClient(config, slots=limits.leases))
+    store = build_store(settings)
     audit_to = settings.audit_log
     metrics = Metrics()
     metrics.watch_associations(lambda: client.in_flight)
     if limits.leases is not None:
         metrics.watch_leases(limits.leases)
+    if receiver is not None:
+        metrics.watch_receiver(lambda: receiver.refusals)
     return Services(
         settings=settings,
         client=client,
@@ -150,4 +201,5 @@ def build_services(
             settings.session_store, settings.pseudonym_ttl, settings.session_max_entries * 100
         ),
         pseudonym_keys=pseudonym_keys(settings),
+        receiver=receiver,
     )

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     dicom_called_ae_title: str = Field(
         "ANY-SCP", min_length=1, max_length=16, validation_alias=_seed("DICOM_CALLED_AE_TITLE")
     )
+    dicom_retrieve: Literal["get", "move", "auto"] = Field("auto", validation_alias=_seed("DICOM_RETRIEVE"))
+
+    # The receiver: where PACS without C-GET send what a read asks for (C-MOVE to this service).
+    receiver_port: int | None = Field(None, ge=1, le=65535)
+    receiver_host: str | None = None  # the bind address; unset: DICOM_MCP_HOST's
 
     # Which PACS a caller may point its session at: named nodes, or host:port in the allowlist.
     allowed_targets: CsvList = ()
@@ -121,6 +126,8 @@ class Settings(BaseSettings):
         "public_url",
         "audit_log",
         "pseudonym_key_file",
+        "receiver_port",
+        "receiver_host",
         mode="before",
     )
     @classmethod

@@ -36,13 +36,18 @@ import anyio
 import anyio.to_thread
 
 from dicom_mcp.dimse import scu
+from dicom_mcp.dimse.by_move import Modes, not_offered, refuses_get
 from dicom_mcp.dimse.live import Live
 from dicom_mcp.dimse.opener import Opener
 from dicom_mcp.dimse.pool import Lease, Pool
+from dicom_mcp.dimse.receiver import Receiver, Waiter
 from dicom_mcp.dimse.scu import Channel
 from dicom_mcp.errors import (
     Dropped,
+    GetNotOffered,
     IdentifierNotEncodable,
+    PacsError,
+    PacsTimeout,
     PoolTimeout,
     QueryFailed,
     RetrieveTooLarge,
@@ -64,8 +69,12 @@ T = TypeVar("T")
 class DicomClient:
     """C-ECHO, C-FIND, C-GET and C-MOVE against any target, within per-target association limits."""
 
-    def __init__(self, config: ClientConfig, slots: Slots | None = None) -> None:
+    def __init__(
+        self, config: ClientConfig, slots: Slots | None = None, receiver: Receiver | None = None
+    ) -> None:
         self._config = config
+        self._receiver = receiver
+        self._modes = Modes()
         self._ae = scu.build_ae(
             config.calling_ae_title,
             connect=config.connect_timeout,
@@ -130,8 +139,27 @@ class DicomClient:
         Raises:
             RetrieveTooLarge: they passed the call's budget; the C-GET was cancelled.
         """
-        got = await self._run(target, self._get_blocking, target, keys, tuple(sop_classes), budget)
+        if self._modes.by_move(target):
+            return await self._by_move(target, keys, budget)
+        try:
+            got = await self._run(target, self._get_blocking, target, keys, tuple(sop_classes), budget)
+        except PacsError as exc:
+            if target.retrieve == "get" or not refuses_get(exc):
+                raise
+            if self._receiver is None:
+                raise GetNotOffered(not_offered(target)) from exc
+            self._modes.learnt_get_refused(target)
+            logger.info("%s refused C-GET; it is read by C-MOVE to the receiver", target.describe())
+            return await self._by_move(target, keys, budget)
         return got.instances
+
+    async def _by_move(self, target: Target, keys: Keys, budget: Budget) -> list[Instance]:
+        """C-MOVE the instances `keys` name to the receiver, and take them there, within `budget`."""
+        if self._receiver is None:
+            raise GetNotOffered(not_offered(target))
+        expected = [keys.instance] if keys.instance else None
+        with self._receiver.waits.waiting(expected, budget, target.ae_title) as waiter:
+            return await self._run(target, self._move_in_blocking, target, keys, waiter)
 
     async def move(
         self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None = None
@@ -203,6 +231,27 @@ class DicomClient:
         return self._one_off(
             target, give_up, lambda ch: scu.get(ch, target, keys, give_up, dimse, budget), contexts, roles
         )
+
+    def _move_in_blocking(self, target: Target, keys: Keys, waiter: Waiter, give_up: float) -> list[Instance]:
+        assert self._receiver is not None
+        to, dimse = self._receiver.ae_title, self._config.dimse_timeout
+
+        def exchange(channel: Channel) -> Moved:
+            stop = lambda: waiter.refused is not None  # noqa: E731 - the budget ran out: cancel
+            return scu.move(channel, target, keys, to, give_up, dimse, None, waiter.message_id, stop)
+
+        with self._receiver.collecting(waiter):
+            moved = self._one_off(target, give_up, exchange, scu.move_contexts())
+            sent = moved.completed + moved.warning
+            arrived = waiter.wait_for(sent, give_up)
+        if waiter.refused is not None:
+            raise waiter.refused
+        if not arrived:
+            raise PacsTimeout(
+                f"{target.describe()} said it sent {sent} instance(s) to the receiver, and "
+                f"{len(waiter.instances)} arrived within the query deadline"
+            )
+        return list(waiter.instances)
 
     def _move_blocking(
         self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None, give_up: float

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Target:
     tls: TlsSettings | None = None
     max_associations: int | None = None  # simultaneous associations, or HTTP requests for DICOMweb
     web: WebSettings | None = None  # set for a DICOMweb node (ae_title is then empty)
+    # How instances are read: C-GET, C-MOVE to the service's receiver, or C-GET falling back to it.
+    retrieve: Literal["get", "move", "auto"] = "auto"
 
     @property
     def protocol(self) -> str:

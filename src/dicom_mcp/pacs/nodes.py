@@ -7,6 +7,7 @@
     description = "Main clinical PACS"
     max_associations = 8            # optional, else DICOM_MCP_MAX_ASSOCIATIONS
     move_destination = false        # optional: true lets move_study/move_series send here
+    retrieve = "auto"               # optional: "get", "move" (C-MOVE to DICOM_MCP_RECEIVER_PORT) or "auto"
 
     [nodes.main.tls]                # optional: DICOM over TLS (1.2 or newer)
     ca_file = "/etc/dicom-mcp/pacs-ca.pem"
@@ -61,6 +62,7 @@ class _Node(BaseModel):
     description: str = ""
     max_associations: int | None = Field(None, ge=1, le=256)
     move_destination: bool = False
+    retrieve: Literal["get", "move", "auto"] = "auto"
     tls: _Tls | None = None
 
 
@@ -162,7 +164,13 @@ def _target(name: str, node: _Node) -> Target:
             check_hostname=node.tls.check_hostname,
         )
     return Target(
-        node.host, node.port, node.ae_title, name=name, tls=tls, max_associations=node.max_associations
+        node.host,
+        node.port,
+        node.ae_title,
+        name=name,
+        tls=tls,
+        max_associations=node.max_associations,
+        retrieve=node.retrieve,
     )
 
 

@@ -180,18 +180,24 @@ def move(
     give_up: float,
     dimse_timeout: float,
     progress: Callable[[int, int], None] | None = None,
+    message_id: int = 1,
+    stop: Callable[[], bool] | None = None,
 ) -> Moved:
-    """One C-MOVE of `keys` to `destination_ae`; `progress(done, total)` on each pending response."""
+    """One C-MOVE of `keys` to `destination_ae`; `progress(done, total)` on each pending response.
+
+    `message_id` is the C-MOVE's Message ID, which the PACS copies into each C-STORE it sends (the
+    receiver finds its retrieval by it); once `stop()` says so, the C-MOVE is cancelled.
+    """
     assoc = channel.assoc
     context_id, syntax = context_for(assoc, STUDY_ROOT_MOVE, target)
     request = C_MOVE()
-    request.MessageID, request.AffectedSOPClassUID, request.Priority = 1, STUDY_ROOT_MOVE, 2
+    request.MessageID, request.AffectedSOPClassUID, request.Priority = message_id, STUDY_ROOT_MOVE, 2
     request.MoveDestination = destination_ae
     request.Identifier = BytesIO(encode_keys(keys, syntax))
     assoc.dimse.send_msg(request, context_id)
-    first = True
+    first, cancelled = True, False
     while True:
-        response, status = next_response(assoc, target, give_up, dimse_timeout, C_MOVE, 1, first)
+        response, status = next_response(assoc, target, give_up, dimse_timeout, C_MOVE, message_id, first)
         first = False
         counts = [
             int(getattr(response, f"Number{kind}Suboperations") or 0)
@@ -201,6 +207,11 @@ def move(
         if status in failures.PENDING:
             if progress is not None:
                 progress(completed + failed + warning, completed + failed + warning + remaining)
+            if stop is not None and not cancelled and stop():
+                assoc.send_c_cancel(message_id, context_id=context_id)
+                cancelled = True
             continue
+        if cancelled:  # the caller stopped it, and says why
+            return Moved(completed, failed, warning, status)
         failures.check_retrieve_status("C-MOVE", status, partial_ok=completed > 0)
         return Moved(completed, failed, warning, status)

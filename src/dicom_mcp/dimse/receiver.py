@@ -1,0 +1,306 @@
+"""The receiver: a Storage SCP for the instances a C-MOVE sends back to this service.
+
+Some PACS offer no C-GET; they are read by a C-MOVE whose destination is this service's own
+AE title, and their instances come back on associations the PACS opens to the receiver. Each
+C-STORE of a C-MOVE carries the Move Originator AE title and Message ID of the C-MOVE that caused
+it (PS3.7 C.4.2.1.4): a retrieval waiting here (`Waits`) is found by that Message ID, which is
+unique among the retrievals in flight, and takes only the SOP Instance UIDs it asked for. The
+originator must be this service's AE title, or the moving PACS's own (pynetdicom-based PACS
+name themselves there).
+
+    refused association   the peer's address is not one of the configured PACS' (A-ASSOCIATE-RJ)
+    refused C-STORE       no retrieval waits for it, or it was not asked for (0x0124, not kept)
+    out of resources      past the waiting call's byte budget (0xA700; the C-MOVE is then cancelled)
+
+Instances stay in memory as encoded bytes (`model.instances`), never on disk, counted against
+the waiting call's budget as for C-GET. Every refusal is counted by reason (`refusals`), for the
+metrics; nothing about an instance is logged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
+from pynetdicom import AE, evt
+from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+
+from dicom_mcp.dimse.scu.retrieve import COMMAND_SLACK, STORED_SYNTAXES
+from dicom_mcp.errors import DicomError, DicomMcpError, ServiceBusy, StoreError
+from dicom_mcp.model.instances import Instance, Malformed, received
+from dicom_mcp.model.sopclasses import COMMON_STORAGE, REPORT_CLASSES
+from dicom_mcp.pacs.budget import Budget
+from dicom_mcp.state.moves import MoveRelay
+
+logger = logging.getLogger(__name__)
+
+SUCCESS: Final = 0x0000
+NOT_AUTHORIZED: Final = 0x0124  # Refused: Not Authorized
+OUT_OF_RESOURCES: Final = 0xA700
+CANNOT_UNDERSTAND: Final = 0xC000
+MAX_ASSOCIATIONS: Final = 32
+MAX_MESSAGE_ID: Final = 0xFFFF
+MAX_CLAIMS: Final = 64  # Message IDs tried before giving up, when other replicas hold them
+PULL_SECONDS: Final = 0.5  # how long one wait for a forwarded instance lasts
+
+
+@dataclass
+class Waiter:
+    """One retrieval waiting for its instances: what it expects, what came, and why it stopped."""
+
+    message_id: int
+    expected: frozenset[str] | None  # SOP Instance UIDs; None: any instance the C-MOVE sends
+    budget: Budget
+    source: str  # the AE title of the PACS moving (some, pynetdicom's among them, name themselves
+    # as the Move Originator instead of the AE that asked)
+    instances: list[Instance] = field(default_factory=list)
+    failed: int = 0
+    refused: DicomMcpError | None = None  # past the budget (or a failed hand-off): cancel the C-MOVE
+    _seen: set[str] = field(default_factory=set)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def take(self, sop_uid: str, data: bytes, syntax: str, where: str) -> int:
+        """Keep one instance the PACS sent (or say why not); the C-STORE status to answer."""
+        with self._changed:
+            try:
+                if (self.expected is not None and sop_uid not in self.expected) or sop_uid in self._seen:
+                    return NOT_AUTHORIZED
+                if self.refused is not None:
+                    return OUT_OF_RESOURCES
+                try:
+                    if syntax != DeflatedExplicitVRLittleEndian:
+                        self.budget.take(len(data), where)
+                    self.instances.append(received(data, syntax, lambda size: self.budget.take(size, where)))
+                except Malformed:
+                    self.failed += 1
+                    return CANNOT_UNDERSTAND
+                except DicomError as exc:  # past the call's budget, or the process's
+                    self.refused, self.failed = exc, self.failed + 1
+                    return OUT_OF_RESOURCES
+                self._seen.add(sop_uid)
+                return SUCCESS
+            finally:
+                self._changed.notify_all()
+
+    def fail(self, exc: DicomMcpError) -> None:
+        """Stop the retrieval with `exc` (the hand-off between replicas failed)."""
+        with self._changed:
+            self.refused = self.refused or exc
+            self._changed.notify_all()
+
+    def wait_for(self, count: int, give_up: float) -> bool:
+        """Wait until `count` instances arrived or failed (or it was refused); False at `give_up`."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: self.refused is not None or len(self.instances) + self.failed >= count,
+                timeout=max(0.0, give_up - time.monotonic()),
+            )
+
+
+class Waits:
+    """The retrievals in flight, by the Message ID of their C-MOVE (unique among them, and across
+    replicas when a relay claims each ID in Redis)."""
+
+    def __init__(self, relay: MoveRelay | None = None) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[int, Waiter] = {}
+        self._ids = itertools.cycle(range(1, MAX_MESSAGE_ID + 1))
+        self._relay = relay
+
+    @contextmanager
+    def waiting(self, expected: Iterable[str] | None, budget: Budget, source: str) -> Iterator[Waiter]:
+        """A Waiter with a Message ID of its own, forgotten on the way out."""
+        wanted = None if expected is None else sorted(expected)
+        for _ in range(MAX_CLAIMS):
+            with self._lock:
+                if len(self._waiting) >= MAX_MESSAGE_ID:
+                    raise ServiceBusy("every C-MOVE message ID is in use; try again shortly")
+                message_id = next(i for i in self._ids if i not in self._waiting)
+                waiter = Waiter(message_id, None if wanted is None else frozenset(wanted), budget, source)
+                self._waiting[message_id] = waiter
+            if self._relay is None or self._relay.claim(message_id, wanted, budget.cap, source):
+                break
+            with self._lock:  # another replica's retrieval holds this ID: try the next
+                self._waiting.pop(message_id, None)
+        else:
+            raise ServiceBusy("no free C-MOVE message ID among the replicas; try again shortly")
+        try:
+            yield waiter
+        finally:
+            with self._lock:
+                self._waiting.pop(message_id, None)
+            if self._relay is not None:
+                self._relay.release(message_id)
+
+    def find(self, message_id: int) -> Waiter | None:
+        with self._lock:
+            return self._waiting.get(message_id)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+
+class Receiver:
+    """A running Storage SCP for C-MOVE results (see the module docstring)."""
+
+    def __init__(
+        self,
+        ae_title: str,
+        host: str,
+        port: int,
+        allowed: frozenset[str],
+        max_bytes: int,
+        relay: MoveRelay | None = None,
+    ) -> None:
+        """
+        Args:
+            ae_title: this service's AE title, which PACS know as the move destination.
+            allowed: the addresses associations are accepted from (the configured PACS').
+            max_bytes: the most one C-STORE may bring (the per-call byte cap).
+            relay: hands instances to the replica that waits for them (Redis), if there are replicas.
+        """
+        self.ae_title = ae_title
+        self.host = host
+        self.port = port
+        self.allowed = allowed
+        self.relay = relay
+        self.waits = Waits(relay)
+        self._max_bytes = max_bytes
+        self._refusals: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._server: Any = None
+
+    def start(self) -> None:
+        """Listen (port 0: a free one, then `port` says which)."""
+        ae = AE(ae_title=self.ae_title)
+        ae.maximum_associations = MAX_ASSOCIATIONS
+        ae.add_supported_context(Verification)
+        for sop_class in sorted({*COMMON_STORAGE, *REPORT_CLASSES}):
+            ae.add_supported_context(sop_class, list(STORED_SYNTAXES))
+        handlers: list[Any] = [
+            (evt.EVT_REQUESTED, self._on_requested),
+            (evt.EVT_C_STORE, self._on_store),
+        ]
+        self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
+        self.port = int(self._server.server_address[1])
+        logger.info("receiver %s listening on %s:%d for C-MOVE results", self.ae_title, self.host, self.port)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+        if self.relay is not None:
+            self.relay.close()
+
+    @property
+    def refusals(self) -> dict[str, int]:
+        """Refused associations and instances since start, by reason."""
+        with self._lock:
+            return dict(self._refusals)
+
+    def _refuse(self, reason: str) -> None:
+        with self._lock:
+            self._refusals[reason] += 1
+
+    def _on_requested(self, event: evt.Event) -> None:
+        address = str(event.assoc.requestor.address)
+        if address not in self.allowed:
+            self._refuse("host")
+            logger.warning("receiver: refused an association from an address no configured PACS has")
+            event.assoc.acse.send_reject(0x01, 0x01, 0x03)  # rejected-permanent, by the service user
+            return
+        # What one message may bring before it is complete: the per-call cap (hardening's bound).
+        event.assoc.dimse.byte_limit = lambda: self._max_bytes + COMMAND_SLACK  # type: ignore[attr-defined]
+
+    def _on_store(self, event: evt.Event) -> int:
+        request = event.request
+        if not isinstance(request, C_STORE):
+            return CANNOT_UNDERSTAND
+        originator = _text(request.MoveOriginatorApplicationEntityTitle)
+        message_id = int(request.MoveOriginatorMessageID or 0)
+        data = request.DataSet.getvalue() if request.DataSet is not None else b""
+        syntax = str(event.context.transfer_syntax or ExplicitVRLittleEndian)
+        sop_uid = str(request.AffectedSOPInstanceUID or "")
+        waiter = self.waits.find(message_id)
+        if waiter is None and originator and self.relay is not None:
+            return self._forward(message_id, originator, sop_uid, syntax, data)
+        if waiter is None or originator not in (self.ae_title, waiter.source):
+            self._refuse("not awaited")
+            return NOT_AUTHORIZED
+        status = waiter.take(sop_uid, data, syntax, f"receiver {self.ae_title}")
+        if status == NOT_AUTHORIZED:
+            self._refuse("not asked for")
+        return status
+
+    def _forward(self, message_id: int, originator: str, sop_uid: str, syntax: str, data: bytes) -> int:
+        """Hand an instance to the replica whose retrieval waits for it."""
+        assert self.relay is not None
+        try:
+            if originator != self.ae_title and originator not in self.relay.sources(message_id):
+                self._refuse("not awaited")
+                return NOT_AUTHORIZED
+            forwarded = self.relay.forward(message_id, sop_uid, syntax, data)
+        except StoreError:
+            self._refuse("store unavailable")
+            return OUT_OF_RESOURCES
+        if forwarded == "kept":
+            return SUCCESS
+        self._refuse(forwarded)
+        return OUT_OF_RESOURCES if forwarded == "too large" else NOT_AUTHORIZED
+
+    @contextmanager
+    def collecting(self, waiter: Waiter) -> Iterator[None]:
+        """While inside, take what other replicas forward to `waiter` (nothing to do without a relay)."""
+        relay = self.relay
+        if relay is None:
+            yield
+            return
+        done = threading.Event()
+
+        def pull() -> None:
+            while not done.is_set():
+                try:
+                    got = relay.pull(waiter.message_id, PULL_SECONDS)
+                except StoreError as exc:
+                    waiter.fail(exc)
+                    return
+                if got is not None:
+                    sop_uid, syntax, data = got
+                    waiter.take(sop_uid, data, syntax, f"receiver {self.ae_title} (via Redis)")
+
+        puller = threading.Thread(target=pull, name="dicom-mcp-move-pull", daemon=True)
+        puller.start()
+        try:
+            yield
+        finally:
+            done.set()
+            puller.join(timeout=PULL_SECONDS + 5)
+
+
+def _text(value: object) -> str:
+    """An AE title as pynetdicom hands it (str, or bytes with padding), stripped."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    return str(value or "").strip()
+
+
+def addresses_of(hosts: Iterable[str]) -> frozenset[str]:
+    """The IP addresses `hosts` resolve to (a name that does not resolve is skipped, and said so)."""
+    found: set[str] = set()
+    for host in hosts:
+        try:
+            found |= {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+        except OSError:
+            logger.warning("receiver: a configured PACS host does not resolve; its C-STOREs will be refused")
+    return frozenset(found)
