@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from dicom_mcp import reidentify
 from dicom_mcp.demo import SampleArchive, sample_datasets, start_sample_archive, start_sample_pacs
+from dicom_mcp.demo.scp import LOOPBACK
 from dicom_mcp.dimse.reactor import configure_pynetdicom
 from dicom_mcp.errors import ConfigurationError
 from dicom_mcp.logs import configure_logging
@@ -101,15 +102,15 @@ def _sample_pacs(overrides: dict[str, Any]) -> Iterator[_Demo]:
     """
     started = time.monotonic()
     datasets = sample_datasets()
-    with (
-        start_sample_archive({str(ds.SOPClassUID) for ds in datasets}) as archive,
-        start_sample_pacs(
-            datasets, move_destinations={archive.ae_title: (archive.host, archive.port)}
-        ) as pacs,
-    ):
-        overrides.update(dicom_host=pacs.host, dicom_port=pacs.port, dicom_called_ae_title=pacs.ae_title)
-        note = f"{pacs.describe()} of synthetic data, ready in {time.monotonic() - started:.1f} s"
-        yield _Demo(note, archive.describe(), _archive_node(archive))
+    wanted = Settings(**overrides)  # the receiver, if any, is a move destination of the sample PACS too
+    with start_sample_archive({str(ds.SOPClassUID) for ds in datasets}) as archive:
+        destinations = {archive.ae_title: (archive.host, archive.port)}
+        if wanted.receiver_port is not None:
+            destinations[wanted.dicom_ae_title] = (LOOPBACK, wanted.receiver_port)
+        with start_sample_pacs(datasets, move_destinations=destinations) as pacs:
+            overrides.update(dicom_host=pacs.host, dicom_port=pacs.port, dicom_called_ae_title=pacs.ae_title)
+            note = f"{pacs.describe()} of synthetic data, ready in {time.monotonic() - started:.1f} s"
+            yield _Demo(note, archive.describe(), _archive_node(archive))
 
 
 def _archive_node(archive: SampleArchive) -> NodeRegistry:
