@@ -8,6 +8,7 @@ the service relies on are checked against its own settings, loaders and Dockerfi
 from __future__ import annotations
 
 import copy
+import ipaddress
 import os
 import re
 import tomllib
@@ -219,9 +220,11 @@ def test_session_store_is_the_redis_service(pod: Resource, resources: list[Resou
 # --- The dicom-mcp pod -----------------------------------------------------------------------
 
 
-def test_container_port_is_the_configured_port(pod: Resource, resources: list[Resource]) -> None:
+def test_container_ports_are_the_configured_ports(pod: Resource, resources: list[Resource]) -> None:
+    env = pod_env(pod, resources)
     ports = {p["name"]: p["containerPort"] for p in container_of(pod)["ports"]}
-    assert ports == {"http": int(pod_env(pod, resources)["DICOM_MCP_PORT"])} == {"http": 8000}
+    assert ports == {"http": int(env["DICOM_MCP_PORT"]), "dicom": int(env["DICOM_MCP_RECEIVER_PORT"])}
+    assert ports == {"http": 8000, "dicom": 11113}
 
 
 def test_probes_use_health_paths_on_the_http_port(pod: Resource) -> None:
@@ -348,3 +351,96 @@ def test_only_dicom_mcp_pods_may_reach_redis(resources: list[Resource], pod: Res
     assert selects(peer["podSelector"]["matchLabels"], pod["metadata"]["labels"])
     assert not selects(peer["podSelector"]["matchLabels"], redis_pod["metadata"]["labels"])
     assert rule["ports"] == [{"protocol": "TCP", "port": 6379}]
+
+
+# --- The receiver ------------------------------------------------------------------------------
+
+
+def named_port(pod: Resource, port: int | str) -> int:
+    """A port as a number: a container port's name resolved in the dicom-mcp container."""
+    ports = {p["name"]: p["containerPort"] for p in container_of(pod)["ports"]}
+    return ports[port] if isinstance(port, str) else port
+
+
+def receiver_rule(resources: list[Resource]) -> Resource:
+    """The dicom-mcp NetworkPolicy's rule for the receiver: the one that names who may connect."""
+    (rule,) = [r for r in find(resources, "NetworkPolicy", "dicom-mcp")["spec"]["ingress"] if "from" in r]
+    return rule
+
+
+def receiver_ports(resources: list[Resource]) -> dict[str, int]:
+    """The receiver's port as each manifest states it; the PACS registers the Service's."""
+    pod = find(resources, "Deployment", "dicom-mcp")["spec"]["template"]
+    (service,) = find(resources, "Service", "dicom-mcp-receiver")["spec"]["ports"]
+    (allowed,) = receiver_rule(resources)["ports"]
+    return {
+        "DICOM_MCP_RECEIVER_PORT": int(pod_env(pod, resources)["DICOM_MCP_RECEIVER_PORT"]),
+        "containerPort dicom": named_port(pod, "dicom"),
+        "Service targetPort": named_port(pod, service["targetPort"]),
+        "Service port": service["port"],
+        "NetworkPolicy port": named_port(pod, allowed["port"]),
+    }
+
+
+def pacs_cidrs(resources: list[Resource]) -> list[str]:
+    return [peer["ipBlock"]["cidr"] for peer in receiver_rule(resources)["from"]]
+
+
+def test_receiver_port_agrees_across_env_container_service_and_policy(resources: list[Resource]) -> None:
+    ports = receiver_ports(resources)
+    assert set(ports.values()) == {11113}, ports
+
+
+def test_a_receiver_port_that_drifts_would_be_caught(resources: list[Resource]) -> None:
+    broken = copy.deepcopy(resources)
+    container = container_of(find(broken, "Deployment", "dicom-mcp")["spec"]["template"])
+    (entry,) = [e for e in container["env"] if e["name"] == "DICOM_MCP_RECEIVER_PORT"]
+    entry["value"] = "11114"
+    assert {k for k, v in receiver_ports(broken).items() if v != 11113} == {"DICOM_MCP_RECEIVER_PORT"}
+
+
+def test_pod_environment_runs_the_receiver_on_every_replica(
+    pod: Resource, resources: list[Resource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_from(pod_env(pod, resources), monkeypatch)
+    assert settings.receiver_port == 11113
+    assert (settings.receiver_host or settings.host) == "0.0.0.0"  # where the Service's traffic arrives
+    assert settings.dicom_retrieve == "auto"
+    # One registration at the PACS for all replicas: an instance reaching another replica than the
+    # waiting one is handed over through Redis, which needs the Redis store.
+    assert find(resources, "Deployment", "dicom-mcp")["spec"]["replicas"] > 1
+    assert urlsplit(settings.session_store).scheme == "redis"
+
+
+def test_receiver_service_reaches_the_pods_and_keeps_the_pacs_address(
+    resources: list[Resource], pod: Resource
+) -> None:
+    service = find(resources, "Service", "dicom-mcp-receiver")["spec"]
+    assert selects(service["selector"], pod["metadata"]["labels"])
+    assert service["type"] == "LoadBalancer"
+    # The receiver and the NetworkPolicy check the PACS's source address: kube-proxy must not
+    # rewrite it to a node's (the default, Cluster, does).
+    assert service["externalTrafficPolicy"] == "Local"
+    assert service["loadBalancerSourceRanges"] == pacs_cidrs(resources)
+    assert [p["protocol"] for p in service["ports"]] == ["TCP"]
+
+
+def test_network_policy_admits_only_the_pacs_to_the_receiver_and_leaves_http_open(
+    resources: list[Resource], pod: Resource
+) -> None:
+    policy = find(resources, "NetworkPolicy", "dicom-mcp")["spec"]
+    redis_pod = find(resources, "Deployment", "dicom-mcp-redis")["spec"]["template"]
+    assert selects(policy["podSelector"]["matchLabels"], pod["metadata"]["labels"])
+    assert not selects(policy["podSelector"]["matchLabels"], redis_pod["metadata"]["labels"])
+    assert policy["policyTypes"] == ["Ingress"]
+    env = pod_env(pod, resources)
+    http, receiver = policy["ingress"]
+    # No `from`: any source may reach HTTP, as before the policy (ingress controller, probes, scrapes).
+    assert http == {"ports": [{"protocol": "TCP", "port": int(env["DICOM_MCP_PORT"])}]}
+    assert receiver == receiver_rule(resources)
+    assert all(set(peer) == {"ipBlock"} for peer in receiver["from"])
+    assert all(ipaddress.ip_network(cidr) for cidr in pacs_cidrs(resources))
+    assert receiver["ports"] == [{"protocol": "TCP", "port": int(env["DICOM_MCP_RECEIVER_PORT"])}]
+    # Every port of the container is covered by one rule, so none is closed by accident.
+    covered = {named_port(pod, p["port"]) for rule in policy["ingress"] for p in rule["ports"]}
+    assert covered == {p["containerPort"] for p in container_of(pod)["ports"]}

@@ -6,8 +6,13 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
+from dicom_mcp.errors import ConfigurationError
 from dicom_mcp.pacs.nodes import load_nodes
 from dicom_mcp.security.auth import load_api_keys
+from dicom_mcp.services import build_receiver, default_target
+from dicom_mcp.settings import Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -33,3 +38,17 @@ def test_the_readmes_api_keys_file_grants_what_it_says(tmp_path: Path) -> None:
     path.write_text(example, encoding="utf-8")
     keys = {key.principal: key.permissions for key in load_api_keys(path)}
     assert keys == {"alice": ("dicom:read",), "ai-pipeline": ("dicom:read", "dicom:move")}
+
+
+def test_the_readmes_move_only_node_needs_a_receiver_at_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (example,) = [block for block in blocks("toml") if "retrieve" in block]
+    path = tmp_path / "nodes.toml"
+    path.write_text(example, encoding="utf-8")
+    (node,) = load_nodes(path).targets.values()
+    assert node.retrieve == "move"
+    monkeypatch.delenv("DICOM_MCP_RECEIVER_PORT", raising=False)
+    settings = Settings(_env_file=None)
+    with pytest.raises(ConfigurationError, match="DICOM_MCP_RECEIVER_PORT"):
+        build_receiver(settings, [default_target(settings), node])

@@ -62,7 +62,7 @@ class _ReceiverCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(
             "dicom_mcp_receiver_refused",
-            "Associations and C-STOREs the receiver refused, by reason (host, not awaited, not asked for)",
+            "Associations and C-STOREs the receiver refused, by reason (host, not awaited, not asked for, too large, store unavailable)",
             labels=["reason"],
         )
         for reason, count in sorted(self._read().items()):

@@ -148,6 +148,11 @@ class DicomClient:
                 raise
             if self._receiver is None:
                 raise GetNotOffered(not_offered(target)) from exc
+            if not self._receiver.accepts(target.host):
+                raise GetNotOffered(
+                    f"{target.describe()} does not offer C-GET, and the receiver accepts C-STOREs only from "
+                    "the PACS the operator named: name this one in the nodes file to read it by C-MOVE"
+                ) from exc
             self._modes.learnt_get_refused(target)
             logger.info("%s refused C-GET; it is read by C-MOVE to the receiver", target.describe())
             return await self._by_move(target, keys, budget)

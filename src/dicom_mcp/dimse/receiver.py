@@ -203,6 +203,10 @@ class Receiver:
         if self.relay is not None:
             self.relay.close()
 
+    def accepts(self, host: str) -> bool:
+        """Whether C-STOREs from `host` (a PACS's address or name) would be accepted."""
+        return bool(addresses_of([host]) & self.allowed)
+
     @property
     def refusals(self) -> dict[str, int]:
         """Refused associations and instances since start, by reason."""
