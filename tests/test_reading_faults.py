@@ -94,12 +94,26 @@ async def test_a_pacs_that_never_sends_the_instance_times_out_at_the_deadline(
     await still_answers(service)
 
 
-@pytest.mark.parametrize(("sent", "kind"), [(0, "Dropped"), (2, "AssociationAborted")])
-async def test_an_abort_mid_retrieve_is_a_clear_error(service: RunningService, sent: int, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("sent", "kind", "hint"),
+    [
+        # Before any instance, an abort is how some PACS refuse C-GET: the error says what to set.
+        (
+            0,
+            "GetNotOffered",
+            "; a PACS that does not offer C-GET may answer so: set DICOM_MCP_RECEIVER_PORT so that this "
+            "service can read it by C-MOVE (README: Reading a study)",
+        ),
+        (2, "AnswerCutShort", ""),
+    ],
+)
+async def test_an_abort_mid_retrieve_is_a_clear_error(
+    service: RunningService, sent: int, kind: str, hint: str
+) -> None:
     with fault_pacs(instance_found, get_handler=get_aborts_after(sent)) as aborting:
         message, seconds = await header_call(service, aborting)
     assert message == (
-        f"PACS error ({kind}): FAULTY@{aborting.host}:{aborting.port} aborted the association mid-operation"
+        f"PACS error ({kind}): FAULTY@{aborting.host}:{aborting.port} aborted the association mid-operation{hint}"
     )
     assert seconds < SLACK
     await still_answers(service)

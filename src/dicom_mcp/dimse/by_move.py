@@ -13,14 +13,13 @@ import threading
 import time
 from typing import Final
 
-from dicom_mcp.errors import AssociationAborted, AssociationRejected, PacsError, QueryFailed
+from dicom_mcp.errors import AnswerCutShort, AssociationAborted, AssociationRejected, PacsError, QueryFailed
 from dicom_mcp.model.retrievals import STUDY_ROOT_GET
 from dicom_mcp.model.target import Target
 
 REMEMBER_SECONDS: Final = 600.0
-# C-GET final statuses that mean "not for you": SOP class not supported, not authorized,
-# out of resources (unable to perform sub-operations: no SCP role or no storage class accepted).
-REFUSALS: Final = frozenset({0x0122, 0x0124, 0xA701})
+# C-GET final statuses that mean "not for you": SOP class not supported, not authorized.
+REFUSALS: Final = frozenset({0x0122, 0x0124})
 
 
 def refuses_get(exc: PacsError) -> bool:
@@ -29,11 +28,19 @@ def refuses_get(exc: PacsError) -> bool:
         return STUDY_ROOT_GET in str(exc)  # the C-GET presentation context was not accepted
     if isinstance(exc, QueryFailed):
         return exc.status in REFUSALS
-    return isinstance(exc, AssociationAborted)
+    return isinstance(exc, AssociationAborted) and not isinstance(exc, AnswerCutShort)
 
 
-def not_offered(target: Target) -> str:
-    """What an operator must do to read a PACS that refuses C-GET (said in the tool's error)."""
+def not_offered(target: Target, cause: PacsError | None = None) -> str:
+    """What an operator must do to read a PACS that refuses C-GET (said in the tool's error).
+
+    An abort is not proof (a PACS may also fail): its own message comes first.
+    """
+    if isinstance(cause, AssociationAborted):
+        return (
+            f"{cause}; a PACS that does not offer C-GET may answer so: set DICOM_MCP_RECEIVER_PORT so that "
+            "this service can read it by C-MOVE (README: Reading a study)"
+        )
     return (
         f"{target.describe()} does not offer C-GET to this service: set DICOM_MCP_RECEIVER_PORT so that it "
         "can read by C-MOVE, and register this service's AE title at the PACS as a move destination "

@@ -147,7 +147,7 @@ class DicomClient:
             if target.retrieve == "get" or not refuses_get(exc):
                 raise
             if self._receiver is None:
-                raise GetNotOffered(not_offered(target)) from exc
+                raise GetNotOffered(not_offered(target, exc)) from exc
             if not self._receiver.accepts(target.host):
                 raise GetNotOffered(
                     f"{target.describe()} does not offer C-GET, and the receiver accepts C-STOREs only from "
@@ -246,7 +246,12 @@ class DicomClient:
             return scu.move(channel, target, keys, to, give_up, dimse, None, waiter.message_id, stop)
 
         with self._receiver.collecting(waiter):
-            moved = self._one_off(target, give_up, exchange, scu.move_contexts())
+            try:
+                moved = self._one_off(target, give_up, exchange, scu.move_contexts())
+            except PacsError:
+                if waiter.refused is not None:  # the C-MOVE failed because we refused what it sent
+                    raise waiter.refused from None
+                raise
             sent = moved.completed + moved.warning
             arrived = waiter.wait_for(sent, give_up)
         if waiter.refused is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from dicom_mcp.errors import (
+    AnswerCutShort,
     AssociationAborted,
     AssociationRejected,
     Dropped,
@@ -103,7 +104,7 @@ def silent(where: str, *, deadline_reached: bool, dimse_timeout: float) -> PacsT
 
 def closed(where: str, *, before_any_answer: bool) -> AssociationAborted:
     """The association ended under an operation (the PACS aborted, or the connection closed)."""
-    kind = Dropped if before_any_answer else AssociationAborted
+    kind = Dropped if before_any_answer else AnswerCutShort
     return kind(f"{where} aborted the association mid-operation")
 
 

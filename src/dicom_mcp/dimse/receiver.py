@@ -19,6 +19,7 @@ metrics; nothing about an instance is logged.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import logging
 import socket
@@ -26,7 +27,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -39,7 +40,7 @@ from dicom_mcp.dimse.scu.retrieve import COMMAND_SLACK, STORED_SYNTAXES
 from dicom_mcp.errors import DicomError, DicomMcpError, ServiceBusy, StoreError
 from dicom_mcp.model.instances import Instance, Malformed, received
 from dicom_mcp.model.sopclasses import COMMON_STORAGE, REPORT_CLASSES
-from dicom_mcp.pacs.budget import Budget
+from dicom_mcp.pacs.budget import Budget, too_large
 from dicom_mcp.state.moves import MoveRelay
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,11 @@ class Waiter:
             finally:
                 self._changed.notify_all()
 
+    def fail_one(self) -> None:
+        with self._changed:
+            self.failed += 1
+            self._changed.notify_all()
+
     def fail(self, exc: DicomMcpError) -> None:
         """Stop the retrieval with `exc` (the hand-off between replicas failed)."""
         with self._changed:
@@ -128,7 +134,13 @@ class Waits:
                 message_id = next(i for i in self._ids if i not in self._waiting)
                 waiter = Waiter(message_id, None if wanted is None else frozenset(wanted), budget, source)
                 self._waiting[message_id] = waiter
-            if self._relay is None or self._relay.claim(message_id, wanted, budget.cap, source):
+            try:
+                claimed = self._relay is None or self._relay.claim(message_id, wanted, budget.cap, source)
+            except BaseException:
+                with self._lock:
+                    self._waiting.pop(message_id, None)
+                raise
+            if claimed:
                 break
             with self._lock:  # another replica's retrieval holds this ID: try the next
                 self._waiting.pop(message_id, None)
@@ -140,7 +152,10 @@ class Waits:
             with self._lock:
                 self._waiting.pop(message_id, None)
             if self._relay is not None:
-                self._relay.release(message_id)
+                try:
+                    self._relay.release(message_id)
+                except StoreError:  # its keys expire by themselves; the retrieval's own outcome stands
+                    logger.warning("receiver: a finished C-MOVE could not be forgotten in Redis; it expires")
 
     def find(self, message_id: int) -> Waiter | None:
         with self._lock:
@@ -219,6 +234,9 @@ class Receiver:
 
     def _on_requested(self, event: evt.Event) -> None:
         address = str(event.assoc.requestor.address)
+        parsed = ipaddress.ip_address(address.split("%", maxsplit=1)[0])
+        if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+            address = str(parsed.ipv4_mapped)
         if address not in self.allowed:
             self._refuse("host")
             logger.warning("receiver: refused an association from an address no configured PACS has")
@@ -226,6 +244,14 @@ class Receiver:
             return
         # What one message may bring before it is complete: the per-call cap (hardening's bound).
         event.assoc.dimse.byte_limit = lambda: self._max_bytes + COMMAND_SLACK  # type: ignore[attr-defined]
+        event.assoc.dimse.on_over_limit = self._over_limit  # type: ignore[attr-defined]
+
+    def _over_limit(self, command: Any) -> None:
+        """A C-STORE passed the per-call cap before it was whole: its retrieval is too large."""
+        self._refuse("too large")
+        waiter = self.waits.find(int(getattr(command, "MoveOriginatorMessageID", 0) or 0))
+        if waiter is not None:
+            waiter.fail(too_large(f"receiver {self.ae_title}", waiter.budget.cap))
 
     def _on_store(self, event: evt.Event) -> int:
         request = event.request
@@ -276,12 +302,14 @@ class Receiver:
             while not done.is_set():
                 try:
                     got = relay.pull(waiter.message_id, PULL_SECONDS)
-                except StoreError as exc:
+                except (StoreError, DicomError) as exc:
                     waiter.fail(exc)
                     return
                 if got is not None:
                     sop_uid, syntax, data = got
-                    waiter.take(sop_uid, data, syntax, f"receiver {self.ae_title} (via Redis)")
+                    status = waiter.take(sop_uid, data, syntax, f"receiver {self.ae_title} (via Redis)")
+                    if status == NOT_AUTHORIZED:  # the other replica answered 0x0000: count it as came
+                        waiter.fail_one()
 
         puller = threading.Thread(target=pull, name="dicom-mcp-move-pull", daemon=True)
         puller.start()
@@ -289,6 +317,8 @@ class Receiver:
             yield
         finally:
             done.set()
+            with suppress(StoreError):  # else the puller ends at its next timeout
+                relay.wake(waiter.message_id)
             puller.join(timeout=PULL_SECONDS + 5)
 
 

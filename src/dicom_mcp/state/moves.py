@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final, Literal
 
+from dicom_mcp.errors import RetrieveTooLarge
 from dicom_mcp.state.redis_link import DEFAULT_TIMEOUT, breaker_for, call_sync, sync_client
 
 DEFAULT_PREFIX: Final = "dicom-mcp:move:"
@@ -54,7 +55,11 @@ class MoveRelay:
     def release(self, message_id: int) -> None:
         """Forget a finished retrieval (its forwarded data, if any was not pulled, expires by TTL)."""
         base = f"{self._prefix}{message_id}"
-        self._call(lambda: self._redis.delete(base, f"{base}:bytes", f"{base}:seq", f"{base}:arrived"))
+        self._call(
+            lambda: self._redis.delete(
+                base, f"{base}:bytes", f"{base}:seq", f"{base}:arrived", f"{base}:seen"
+            )
+        )
 
     def sources(self, message_id: int) -> set[str]:
         """The AE title of the PACS the retrieval of `message_id` moves from (empty when none waits)."""
@@ -71,8 +76,27 @@ class MoveRelay:
         expected = claim.get("expected")
         if expected is not None and sop_uid not in expected:
             return "not asked for"
-        total = int(self._call(lambda: self._redis.incrby(f"{base}:bytes", len(data))))
+
+        def count() -> tuple[int, int]:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.sadd(f"{base}:seen", sop_uid)
+            pipe.pexpire(f"{base}:seen", self._ttl_ms)
+            pipe.incrby(f"{base}:bytes", len(data))
+            pipe.pexpire(f"{base}:bytes", self._ttl_ms)
+            added, _, total, _ = pipe.execute()
+            return int(added), int(total)
+
+        added, total = self._call(count)
+        if not added:
+            return "not asked for"
         if total > int(claim.get("cap") or 0):
+            refused = json.dumps({"refused": int(claim.get("cap") or 0)})
+            self._call(
+                lambda: (
+                    self._redis.rpush(f"{base}:arrived", refused),
+                    self._redis.pexpire(f"{base}:arrived", self._ttl_ms),
+                )
+            )
             return "too large"
         number = int(self._call(lambda: self._redis.incr(f"{base}:seq")))
         data_key = f"{base}:data:{number}"
@@ -99,6 +123,12 @@ class MoveRelay:
         if popped is None:
             return None
         header = json.loads(popped[1])
+        if "wake" in header:
+            return None
+        if "refused" in header:
+            raise RetrieveTooLarge(
+                f"the instances forwarded by another replica passed the cap of {header['refused']} bytes per call (DICOM_MCP_MAX_RETRIEVE_BYTES)"
+            )
         data_key = f"{base}:data:{int(header['n'])}"
 
         def take() -> list[bytes]:
@@ -109,6 +139,16 @@ class MoveRelay:
             return chunks
 
         return str(header["sop"]), str(header["syntax"]), b"".join(self._call(take))
+
+    def wake(self, message_id: int) -> None:
+        """Make a `pull` waiting on `message_id` return at once (its retrieval is over)."""
+        key = f"{self._prefix}{message_id}:arrived"
+        self._call(
+            lambda: (
+                self._redis.rpush(key, json.dumps({"wake": True})),
+                self._redis.pexpire(key, self._ttl_ms),
+            )
+        )
 
     def close(self) -> None:
         self._redis.close()

@@ -84,6 +84,9 @@ def _past_limit(self: DIMSEServiceProvider, fragments: list[Any], *, starting: b
     self._arrived = arrived  # type: ignore[attr-defined]
     if arrived <= limit():
         return False
+    told = getattr(self, "on_over_limit", None)
+    if told is not None:  # the receiver: tell the retrieval this message was for
+        told(getattr(self.message, "command_set", None))
     self.message = None
     self._find_in_progress = None  # type: ignore[attr-defined]
     self.over_limit = True  # type: ignore[attr-defined]
