@@ -39,6 +39,7 @@ from testbeds.pacs import Catalog, RunningPacs, run_orthanc
 from testbeds.pacs.dataset import JAPANESE_NAME
 from testbeds.pacs.orthanc import orthanc_config, orthanc_get
 from testbeds.service import REPO, SERVICE_LOGS, RunningService, run_service, service_env, wait_healthy
+from testbeds.store import Destination
 
 BIN = Path(sys.executable).parent
 COMPOSE = REPO / "deploy" / "docker-compose.yml"
@@ -283,12 +284,21 @@ def compose_services() -> dict[str, Any]:
 
 
 def compose_orthanc_config() -> dict[str, Any]:
-    """The compose file's ORTHANC__* variables as the orthancteam image reads them: config keys."""
+    """The compose file's ORTHANC__* variables as the orthancteam image reads them: config keys,
+    with JSON objects (such as DicomModalities) parsed."""
     config = {}
     for name, value in compose_services()["orthanc"]["environment"].items():
         key = "".join(word.capitalize() for word in name.removeprefix("ORTHANC__").split("_"))
-        config[key] = {"true": True, "false": False}.get(value, value)
+        config[key] = (
+            json.loads(value) if value.startswith("{") else {"true": True, "false": False}.get(value, value)
+        )
     return config
+
+
+def compose_receiver() -> Destination:
+    """The one move destination the compose file registers at Orthanc: dicom-mcp's receiver."""
+    (entry,) = compose_orthanc_config()["DicomModalities"].values()
+    return Destination(*entry)
 
 
 def test_compose_file_is_valid_and_uses_real_settings() -> None:
@@ -317,8 +327,48 @@ def test_compose_orthanc_answers_in_utf8_like_the_test_bed_orthanc() -> None:
     config = compose_orthanc_config()
     assert config["DefaultEncoding"] == "Utf8"
     encoding = inspect.signature(run_orthanc).parameters["default_encoding"].default
-    test_bed = orthanc_config(Path("/unused"), 4242, 8042, default_encoding=encoding)
+    test_bed = orthanc_config(Path("/unused"), 4242, 8042, encoding, [compose_receiver()])
+    # Modalities are keyed by a name of one's choosing; what Orthanc sends to is the value.
+    assert [*config.pop("DicomModalities").values()] == [*test_bed["DicomModalities"].values()]
     assert {key: test_bed.get(key) for key in config} == config
+
+
+def test_compose_registers_the_receiver_at_orthanc_on_the_compose_network() -> None:
+    services = compose_services()
+    env = services["dicom-mcp"]["environment"]
+    assert set(env) <= setting_names()
+    # Orthanc sends C-MOVE results to dicom-mcp's AE title, at its compose host name and receiver port.
+    assert compose_receiver() == Destination(
+        env["DICOM_AE_TITLE"], "dicom-mcp", int(env["DICOM_MCP_RECEIVER_PORT"])
+    )
+    assert compose_receiver().host in services
+    # It listens on the container's every interface, and accepts Orthanc: the default PACS.
+    assert env.get("DICOM_MCP_RECEIVER_HOST", env["DICOM_MCP_HOST"]) == "0.0.0.0"
+    assert env["DICOM_HOST"] == "orthanc" in services
+    # Orthanc reaches it inside the compose network: it is not published on the host (the ports
+    # test above lists every published port).
+    assert not any(port.endswith(f":{compose_receiver().port}") for port in services["dicom-mcp"]["ports"])
+
+
+def test_compose_settings_read_an_orthanc_without_c_get_through_the_receiver(
+    tmp_path: Path, pacs_catalog: Catalog
+) -> None:
+    env = compose_services()["dicom-mcp"]["environment"]
+    seed, instance = pacs_catalog.files()[0], pacs_catalog.instances[0]
+    (tmp_path / "seed").mkdir()
+    shutil.copy(seed, tmp_path / "seed")
+    port = free_port()  # the compose port may be taken here; the pairing is what is checked
+    receiver = Destination(compose_receiver().ae_title, "127.0.0.1", port)
+    with run_orthanc(
+        tmp_path / "orthanc", tmp_path / "seed", move_destinations=[receiver], disable_get=True
+    ) as pacs:
+        settings = {"DICOM_AE_TITLE": env["DICOM_AE_TITLE"], "DICOM_MCP_RECEIVER_PORT": str(port)}
+        with run_service(tmp_path, service_env(pacs_settings(pacs) | settings)) as service:
+            call = readme_body(name="get_instance_metadata", arguments={"sop_instance_uid": instance.sop_uid})
+            answer = readme_curl(service.base_url, body=call).json()
+    assert "error" not in answer, answer
+    assert answer["result"].get("isError") is not True, answer["result"]
+    assert answer["result"]["structuredContent"]["sop_instance_uid"] == instance.sop_uid
 
 
 def test_readme_loading_commands_store_into_orthanc_and_names_come_back_whole(

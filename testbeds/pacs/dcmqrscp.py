@@ -72,7 +72,11 @@ def index_files(storage: Path, files: list[Path]) -> float:
 
 
 def _start(
-    workdir: Path, storage: Path, max_associations: int, move_destinations: Sequence[Destination]
+    workdir: Path,
+    storage: Path,
+    max_associations: int,
+    move_destinations: Sequence[Destination],
+    disable_get: bool,
 ) -> RunningPacs:
     """Start dcmqrscp on a fresh port and wait until it answers C-ECHO."""
     binary = require_binary(DCMQRSCP_BINARY)
@@ -85,7 +89,8 @@ def _start(
         config_path.write_text(config, encoding="utf-8")
         started = time.monotonic()
         # -dhl: no reverse DNS per association (irrelevant with ANY peers, and slow without DNS).
-        argv = [binary, "-c", str(config_path), "-dhl", str(port)]
+        options = ["--disable-get"] if disable_get else []
+        argv = [binary, "-c", str(config_path), "-dhl", *options, str(port)]
         process = start_process(argv, log_path, workdir, env=dcmtk_env())
         try:
             wait_until(
@@ -126,10 +131,12 @@ def run_dcmqrscp(
     *,
     max_associations: int = DEFAULT_MAX_ASSOCIATIONS,
     move_destinations: Sequence[Destination] = (),
+    disable_get: bool = False,
 ) -> Iterator[RunningPacs]:
     """Run dcmqrscp serving `dataset_dir` (files stay in place); stop it on exit.
 
-    A C-MOVE may send to `move_destinations` (by AE title).
+    A C-MOVE may send to `move_destinations` (by AE title). With `disable_get` it offers no C-GET
+    (`--disable-get`), as a PACS that offers C-FIND and C-MOVE only.
     """
     storage = workdir / "storage"
     storage.mkdir(parents=True, exist_ok=True)
@@ -138,7 +145,7 @@ def run_dcmqrscp(
         raise PacsStartupError(f"no *.dcm files under {dataset_dir}")
     # Index before starting, so the server never serves a half-built index.
     index_seconds = index_files(storage, files)
-    pacs = _start(workdir, storage, max_associations, move_destinations)
+    pacs = _start(workdir, storage, max_associations, move_destinations, disable_get)
     try:
         pacs.timings["load"] = index_seconds
         _verify(pacs, len(files))

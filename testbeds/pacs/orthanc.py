@@ -41,10 +41,14 @@ def orthanc_config(
     http_port: int,
     default_encoding: str,
     move_destinations: Sequence[Destination] = (),
+    *,
+    disable_get: bool = False,
 ) -> dict[str, Any]:
     """Return the Orthanc 1.10 configuration for a permissive, unlimited, loopback-only test bed.
 
     `move_destinations` are the AEs a C-MOVE may name (Orthanc sends only to modalities it knows).
+    With `disable_get`, Orthanc serves no C-GET: not to an unknown caller (`DicomAlwaysAllowGet`)
+    and not to a move destination calling under its own AE title (its modality's `AllowGet`).
     """
     return {
         "Name": "dicom-mcp-testbed",
@@ -67,9 +71,9 @@ def orthanc_config(
         "DicomAlwaysAllowEcho": True,
         "DicomAlwaysAllowFind": True,
         "DicomAlwaysAllowStore": True,
-        "DicomAlwaysAllowGet": True,
+        "DicomAlwaysAllowGet": not disable_get,
         "DicomAlwaysAllowMove": True,
-        "DicomModalities": {d.ae_title.lower(): [d.ae_title, d.host, d.port] for d in move_destinations},
+        "DicomModalities": {d.ae_title.lower(): _modality(d, disable_get) for d in move_destinations},
         # 0 = no cap on C-FIND answers (patient/study/series and instance level).
         "LimitFindResults": 0,
         "LimitFindInstances": 0,
@@ -86,6 +90,19 @@ def orthanc_config(
         "SaveJobs": False,
         "HttpCompressionEnabled": False,
         "WebDavEnabled": False,
+    }
+
+
+def _modality(destination: Destination, disable_get: bool) -> list[Any] | dict[str, Any]:
+    """A `DicomModalities` entry: the short form, or the object form (Orthanc >= 1.5) refusing C-GET."""
+    if not disable_get:
+        return [destination.ae_title, destination.host, destination.port]
+    # Every other "Allow*" option defaults to true, as in the short form.
+    return {
+        "AET": destination.ae_title,
+        "Host": destination.host,
+        "Port": destination.port,
+        "AllowGet": False,
     }
 
 
@@ -138,7 +155,9 @@ def upload_files(http_port: int, files: list[Path], workers: int = UPLOAD_WORKER
         return sum(pool.map(lambda chunk: _upload_chunk(http_port, chunk), chunks))
 
 
-def _start(workdir: Path, default_encoding: str, move_destinations: Sequence[Destination]) -> RunningPacs:
+def _start(
+    workdir: Path, default_encoding: str, move_destinations: Sequence[Destination], disable_get: bool
+) -> RunningPacs:
     """Start Orthanc on fresh ports and wait for REST and C-ECHO readiness."""
     binary = require_binary(ORTHANC_BINARY)
     if not Path(DICOMWEB_PLUGIN).is_file():
@@ -148,7 +167,9 @@ def _start(workdir: Path, default_encoding: str, move_destinations: Sequence[Des
     for _ in range(START_ATTEMPTS):
         dicom_port, http_port = free_port(), free_port()
         config_path = workdir / "orthanc.json"
-        config = orthanc_config(workdir, dicom_port, http_port, default_encoding, move_destinations)
+        config = orthanc_config(
+            workdir, dicom_port, http_port, default_encoding, move_destinations, disable_get=disable_get
+        )
         config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
         started = time.monotonic()
         process = start_process([binary, str(config_path)], log_path, workdir, env=dcmtk_env())
@@ -214,14 +235,16 @@ def run_orthanc(
     *,
     default_encoding: str = "Utf8",
     move_destinations: Sequence[Destination] = (),
+    disable_get: bool = False,
 ) -> Iterator[RunningPacs]:
     """Run Orthanc with the data set from `dataset_dir` loaded (empty with None); stop it
     (SIGTERM, ~2.5 s) on exit.
 
-    A C-MOVE may send to `move_destinations` (by AE title).
+    A C-MOVE may send to `move_destinations` (by AE title). With `disable_get` it refuses every
+    C-GET, as a PACS that offers C-FIND and C-MOVE only.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    pacs = _start(workdir, default_encoding, move_destinations)
+    pacs = _start(workdir, default_encoding, move_destinations, disable_get)
     try:
         if dataset_dir is not None:
             _load(pacs, dataset_dir)

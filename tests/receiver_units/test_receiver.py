@@ -79,6 +79,31 @@ def test_a_c_store_without_a_move_originator_is_refused(receiver: Receiver) -> N
     assert receiver.refusals == {"not awaited": 1}
 
 
+def test_a_c_store_without_a_move_originator_goes_to_the_one_retrieval_that_asked_for_it(
+    receiver: Receiver,
+) -> None:
+    # The Move Originator fields are optional in PS3.7: the SOP Instance UID alone then decides.
+    instance = ct()
+    with receiver.waits.waiting([str(instance.SOPInstanceUID)], Budget(MAX_BYTES), PACS_AE) as waiter:
+        assert store(receiver.port, [Sent(instance)]) == [SUCCESS]
+        assert [i.data for i in waiter.instances] == [wire_bytes(instance)]
+    assert receiver.refusals == {}
+
+
+def test_a_c_store_without_a_move_originator_that_two_retrievals_asked_for_is_refused(
+    receiver: Receiver,
+) -> None:
+    instance = ct()
+    wanted = [str(instance.SOPInstanceUID)]
+    with (
+        receiver.waits.waiting(wanted, Budget(MAX_BYTES), PACS_AE) as first,
+        receiver.waits.waiting(wanted, Budget(MAX_BYTES), PACS_AE) as second,
+    ):
+        assert store(receiver.port, [Sent(instance)]) == [NOT_AUTHORIZED]
+        assert first.instances == second.instances == []
+    assert receiver.refusals == {"not awaited": 1}
+
+
 @pytest.mark.parametrize("originator", [SERVICE_AE, PACS_AE], ids=["ours", "the moving PACS's"])
 def test_the_instance_a_retrieval_waits_for_is_kept_byte_for_byte(
     receiver: Receiver, originator: str

@@ -48,6 +48,14 @@ def not_offered(target: Target, cause: PacsError | None = None) -> str:
     )
 
 
+def unreached(target: Target, receiver_ae: str, exc: QueryFailed) -> str:
+    """A C-MOVE to the receiver failed before anything arrived: most often the PACS cannot reach it."""
+    return (
+        f"{exc}: {target.describe()} sent nothing to this service's receiver; check that the PACS knows the "
+        f"AE title {receiver_ae} at the receiver's host and DICOM_MCP_RECEIVER_PORT, and can connect to it"
+    )
+
+
 class Modes:
     """How each target is read right now."""
 

@@ -36,7 +36,7 @@ import anyio
 import anyio.to_thread
 
 from dicom_mcp.dimse import scu
-from dicom_mcp.dimse.by_move import Modes, not_offered, refuses_get
+from dicom_mcp.dimse.by_move import Modes, not_offered, refuses_get, unreached
 from dicom_mcp.dimse.live import Live
 from dicom_mcp.dimse.opener import Opener
 from dicom_mcp.dimse.pool import Lease, Pool
@@ -248,9 +248,11 @@ class DicomClient:
         with self._receiver.collecting(waiter):
             try:
                 moved = self._one_off(target, give_up, exchange, scu.move_contexts())
-            except PacsError:
+            except PacsError as exc:
                 if waiter.refused is not None:  # the C-MOVE failed because we refused what it sent
                     raise waiter.refused from None
+                if isinstance(exc, QueryFailed) and not waiter.instances:
+                    raise QueryFailed(unreached(target, to, exc), exc.status) from exc
                 raise
             sent = moved.completed + moved.warning
             arrived = waiter.wait_for(sent, give_up)

@@ -6,7 +6,8 @@ C-STORE of a C-MOVE carries the Move Originator AE title and Message ID of the C
 it (PS3.7 C.4.2.1.4): a retrieval waiting here (`Waits`) is found by that Message ID, which is
 unique among the retrievals in flight, and takes only the SOP Instance UIDs it asked for. The
 originator must be this service's AE title, or the moving PACS's own (pynetdicom-based PACS
-name themselves there).
+name themselves there). Both fields are optional in the standard: a C-STORE without them goes to
+the one retrieval that asked for its SOP Instance UID, if exactly one did.
 
     refused association   the peer's address is not one of the configured PACS' (A-ASSOCIATE-RJ)
     refused C-STORE       no retrieval waits for it, or it was not asked for (0x0124, not kept)
@@ -161,6 +162,13 @@ class Waits:
         with self._lock:
             return self._waiting.get(message_id)
 
+    def expecting(self, sop_uid: str) -> Waiter | None:
+        """The one retrieval that asked for `sop_uid`, for a C-STORE that does not say whose it is;
+        None when none or several did."""
+        with self._lock:
+            found = [w for w in self._waiting.values() if w.expected is not None and sop_uid in w.expected]
+        return found[0] if len(found) == 1 else None
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._waiting)
@@ -263,6 +271,9 @@ class Receiver:
         syntax = str(event.context.transfer_syntax or ExplicitVRLittleEndian)
         sop_uid = str(request.AffectedSOPInstanceUID or "")
         waiter = self.waits.find(message_id)
+        if not originator and not message_id:  # the Move Originator fields are optional (PS3.7)
+            waiter = self.waits.expecting(sop_uid)
+            originator = waiter.source if waiter is not None else ""
         if waiter is None and originator and self.relay is not None:
             return self._forward(message_id, originator, sop_uid, syntax, data)
         if waiter is None or originator not in (self.ae_title, waiter.source):

@@ -134,12 +134,11 @@ def load_nodes(path: Path | None) -> NodeRegistry:
         try:
             node = (_WebNode if web else _Node).model_validate(raw)
         except ValidationError as exc:
-            if web:  # without the input values: a url may carry credentials by mistake
-                problems = "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'node'}: {e['msg']}" for e in exc.errors()
-                )
-                raise NodesFileError(f"{path}: node {name!r}: {problems}") from None
-            raise NodesFileError(f"{path}: node {name!r}: {exc}") from exc
+            # One line, without the input values (a url may carry credentials by mistake).
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'node'}: {e['msg']}" for e in exc.errors()
+            )
+            raise NodesFileError(f"{path}: node {name!r}: {problems}") from None
         if isinstance(node, _WebNode):
             nodes[name] = _web_target(name, node)
         else:
