@@ -42,15 +42,15 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 class _Proxy:
-    def __init__(self, upstreams: Sequence[int]) -> None:
-        self.state = RoundRobin(LOOPBACK, 0, tuple(upstreams))
+    def __init__(self, upstreams: Sequence[int], port: int) -> None:
+        self.state = RoundRobin(LOOPBACK, port, tuple(upstreams))
         self._next = itertools.cycle(self.state.upstreams)
         self._writers: set[asyncio.StreamWriter] = set()
         self._relays: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
 
     async def start(self) -> RoundRobin:
-        self._server = await asyncio.start_server(self._relay, LOOPBACK, 0)
+        self._server = await asyncio.start_server(self._relay, LOOPBACK, self.state.port)
         self.state.port = int(self._server.sockets[0].getsockname()[1])
         return self.state
 
@@ -101,14 +101,14 @@ class _Proxy:
 
 
 @contextmanager
-def round_robin(upstreams: Sequence[int]) -> Iterator[RoundRobin]:
-    """Listen on a free loopback port and hand connections to `upstreams` in turn; stop after."""
+def round_robin(upstreams: Sequence[int], port: int = 0) -> Iterator[RoundRobin]:
+    """Listen on loopback `port` (0: a free one) and hand connections to `upstreams` in turn; stop after."""
     if not upstreams:
         raise ValueError("a round-robin proxy needs at least one upstream port")
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="round-robin", daemon=True)
     thread.start()
-    proxy = _Proxy(upstreams)
+    proxy = _Proxy(upstreams, port)
     try:
         yield asyncio.run_coroutine_threadsafe(proxy.start(), loop).result(STOP_TIMEOUT)
     finally:

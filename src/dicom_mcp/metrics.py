@@ -55,19 +55,37 @@ class _LeaseCollector(Collector):
         )
 
 
+class ReceiverCounts(Protocol):
+    @property
+    def refusals(self) -> Mapping[str, int]: ...
+
+    @property
+    def instances(self) -> Mapping[str, int]: ...
+
+
 class _ReceiverCollector(Collector):
-    def __init__(self, read: Callable[[], Mapping[str, int]]) -> None:
-        self._read = read
+    def __init__(self, receiver: ReceiverCounts) -> None:
+        self._receiver = receiver
 
     def collect(self) -> Iterator[Metric]:
-        family = CounterMetricFamily(
+        refused = CounterMetricFamily(
             "dicom_mcp_receiver_refused",
-            "Associations and C-STOREs the receiver refused, by reason (host, not awaited, not asked for, too large, store unavailable)",
+            "Associations and C-STOREs the receiver refused, by reason "
+            "(host, not awaited, not asked for, too large, store unavailable)",
             labels=["reason"],
         )
-        for reason, count in sorted(self._read().items()):
-            family.add_metric([reason], count)
-        yield family
+        for reason, count in sorted(self._receiver.refusals.items()):
+            refused.add_metric([reason], count)
+        yield refused
+        taken = CounterMetricFamily(
+            "dicom_mcp_receiver_instances",
+            "Instances the receiver took for a retrieval: kept (for one of this replica's), handed on "
+            "(to another replica's, through Redis) or from another replica",
+            labels=["path"],
+        )
+        for path, count in sorted(self._receiver.instances.items()):
+            taken.add_metric([path], count)
+        yield taken
 
 
 class Metrics:
@@ -110,9 +128,9 @@ class Metrics:
         """Report the association slots this replica holds in Redis, and its waits for one."""
         self.registry.register(_LeaseCollector(leases))
 
-    def watch_receiver(self, read: Callable[[], Mapping[str, int]]) -> None:
-        """Export the receiver's refusals, by reason, as they grow."""
-        self.registry.register(_ReceiverCollector(read))
+    def watch_receiver(self, receiver: ReceiverCounts) -> None:
+        """Export the receiver's refusals (by reason) and the instances it took (by path)."""
+        self.registry.register(_ReceiverCollector(receiver))
 
     def watch_associations(self, read: Callable[[], int]) -> None:
         """Report the DICOM client's open associations at each scrape."""

@@ -177,7 +177,7 @@ def build_services(
     if limits.leases is not None:
         metrics.watch_leases(limits.leases)
     if receiver is not None:
-        metrics.watch_receiver(lambda: receiver.refusals)
+        metrics.watch_receiver(receiver)
     return Services(
         settings=settings,
         client=client,

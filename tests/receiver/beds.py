@@ -24,7 +24,8 @@ from testbeds.service import SERVICE_LOGS, RunningService, service_env
 from testbeds.store import Destination
 
 MOVER = "MCPSCU"  # the `mover` fixture's, the service's default AE title
-RECEIVERS = (MOVER, "MCPCAP", "MCPSTDIO", "MCPNOGET")
+PAIR = "MCPPAIR"  # two replicas behind one round-robin address
+RECEIVERS = (MOVER, "MCPCAP", "MCPSTDIO", "MCPNOGET", PAIR)
 LOST = "MCPLOST"
 MODES = ("auto", "move")
 WARNINGS = (0xB000, 0xB006, 0xB007)

@@ -201,6 +201,7 @@ class Receiver:
         self.waits = Waits(relay)
         self._max_bytes = max_bytes
         self._refusals: Counter[str] = Counter()
+        self._instances: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._server: Any = None
 
@@ -236,9 +237,19 @@ class Receiver:
         with self._lock:
             return dict(self._refusals)
 
+    @property
+    def instances(self) -> dict[str, int]:
+        """Instances taken since start: "kept" here, "handed on" to another replica, "from another replica"."""
+        with self._lock:
+            return dict(self._instances)
+
     def _refuse(self, reason: str) -> None:
         with self._lock:
             self._refusals[reason] += 1
+
+    def _took(self, path: str) -> None:
+        with self._lock:
+            self._instances[path] += 1
 
     def _on_requested(self, event: evt.Event) -> None:
         address = str(event.assoc.requestor.address)
@@ -282,6 +293,8 @@ class Receiver:
         status = waiter.take(sop_uid, data, syntax, f"receiver {self.ae_title}")
         if status == NOT_AUTHORIZED:
             self._refuse("not asked for")
+        elif status == SUCCESS:
+            self._took("kept")
         return status
 
     def _forward(self, message_id: int, originator: str, sop_uid: str, syntax: str, data: bytes) -> int:
@@ -296,6 +309,7 @@ class Receiver:
             self._refuse("store unavailable")
             return OUT_OF_RESOURCES
         if forwarded == "kept":
+            self._took("handed on")
             return SUCCESS
         self._refuse(forwarded)
         return OUT_OF_RESOURCES if forwarded == "too large" else NOT_AUTHORIZED
@@ -321,6 +335,8 @@ class Receiver:
                     status = waiter.take(sop_uid, data, syntax, f"receiver {self.ae_title} (via Redis)")
                     if status == NOT_AUTHORIZED:  # the other replica answered 0x0000: count it as came
                         waiter.fail_one()
+                    elif status == SUCCESS:
+                        self._took("from another replica")
 
         puller = threading.Thread(target=pull, name="dicom-mcp-move-pull", daemon=True)
         puller.start()
