@@ -20,7 +20,7 @@ from PIL import Image
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLSLossless, RLELossless
 
-from testbeds import images
+from testbeds import enhanced, images
 from testbeds.clients import call_error, mcp_client, stdio_client
 from testbeds.pacs import RunningPacs
 from testbeds.pacs.dcmqrscp import run_dcmqrscp
@@ -45,6 +45,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     directory = tmp_path_factory.mktemp("images")
     instances = {f"ct-{UID(s).name}": images.encoded(images.ct(), s) for s in CT_SYNTAXES}
     instances |= {"mono1": images.monochrome1(), "frames": images.multiframe(), "rgb": images.rgb()}
+    instances |= {"enhanced-ct": enhanced.enhanced_ct(), "classic-ct": enhanced.classic_ct()}
     for name, ds in instances.items():
         images.write(ds, directory / f"{len(name)}-{abs(sum(map(ord, name)))}.dcm")
     return Loaded(directory, instances)
@@ -147,3 +148,57 @@ async def test_render_over_stdio(image_pacs: RunningPacs, loaded: Loaded) -> Non
     async with stdio_client(service_env(pacs_env(image_pacs))) as client:
         pixels, _ = await rendered(client, sop_instance_uid=ds.SOPInstanceUID)
     assert bands(pixels) == [0, 102, 255]
+
+
+def hounsfield_grey(hu: float, center: float, width: float) -> int:
+    """The standard's window formula (PS3.3 C.11.2.1.2) for one value, in 8 bits."""
+    return int(np.clip(np.rint(((hu - (center - 0.5)) / (width - 1) + 0.5) * 255), 0, 255))
+
+
+@pytest.mark.parametrize("frame", [1, 2, 3])
+async def test_each_frame_of_an_enhanced_ct_is_shown_in_hounsfield_units_in_its_own_window(
+    service: RunningService, loaded: Loaded, frame: int
+) -> None:
+    uid = loaded.instances["enhanced-ct"].SOPInstanceUID
+    async with mcp_client(service.mcp_url, "modern") as client:
+        pixels, summary = await rendered(client, sop_instance_uid=uid, frame=frame)
+    center, width = enhanced.CT_WINDOWS[frame - 1]
+    shift = enhanced.STEP * (frame - 1)
+    assert bands(pixels) == [hounsfield_grey(hu + shift, center, width) for hu in (-1000, 0, 1000)]
+    assert summary["window"] == {
+        "center": center,
+        "width": width,
+        "source": "instance (per-frame functional groups)",
+    }
+    assert summary["rescale"] == {
+        "intercept": -1024.0,
+        "slope": 1.0,
+        "type": "HU",
+        "source": "shared functional groups",
+    }
+    assert summary["number_of_frames"] == 3
+    assert summary["frame_content"] == {
+        "stack_id": "1",
+        "in_stack_position": frame,
+        "temporal_position": 1,
+        "dimension_index": [1, frame],
+    }
+
+
+async def test_an_enhanced_ct_renders_as_its_classic_equivalent_over_stdio(
+    image_pacs: RunningPacs, loaded: Loaded
+) -> None:
+    async with stdio_client(service_env(pacs_env(image_pacs))) as client:
+        from_groups, _ = await rendered(
+            client, sop_instance_uid=loaded.instances["enhanced-ct"].SOPInstanceUID
+        )
+        classic, _ = await rendered(client, sop_instance_uid=loaded.instances["classic-ct"].SOPInstanceUID)
+        # The issue's case: a caller's 40/400 shows water (0 HU) mid-grey, not white.
+        called, _ = await rendered(
+            client,
+            sop_instance_uid=loaded.instances["enhanced-ct"].SOPInstanceUID,
+            window_center=40,
+            window_width=400,
+        )
+    assert np.array_equal(from_groups, classic)
+    assert bands(called) == [0, hounsfield_grey(0, 40, 400), 255]

@@ -66,7 +66,11 @@ FIELDS: Final[Mapping[str, str]] = {
     "verifying_observer": REMOVE,
     "presets": TREE,
     **dict.fromkeys(
-        ("window", "nodes", "series", "thumbnails", "skipped", "frames", "reports", "output_size"), NEST
+        (
+            "window", "nodes", "series", "thumbnails", "skipped", "frames", "reports", "output_size",
+            "rescale", "frame_content",
+        ),
+        NEST,
     ),
     **dict.fromkeys(("attributes", "matches"), DICOM),
     **dict.fromkeys(
@@ -78,6 +82,8 @@ FIELDS: Final[Mapping[str, str]] = {
             "frame", "photometric_interpretation", "center", "width", "height", "source", "png_bytes",
             "mime_type", "mimeType", "bytes", "index", "instance_number", "total", "start", "next_start",
             "name", "tls", "move_destination", "protocol", "completion_flag", "verification_flag",
+            "intercept", "slope", "type", "stack_id", "in_stack_position", "temporal_position",
+            "dimension_index",
         ),
         KEEP,
     ),

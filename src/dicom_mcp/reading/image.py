@@ -23,6 +23,7 @@ from pydicom.uid import UID
 
 from dicom_mcp.errors import NotRenderable
 from dicom_mcp.reading.codestream import declared_size
+from dicom_mcp.reading.groups import RESCALE, TOP, WINDOW, FrameView, frame_view
 
 MONOCHROME: Final = ("MONOCHROME1", "MONOCHROME2")
 
@@ -63,13 +64,16 @@ def render(
         )
     _check_codestream(ds, frame - 1, frames, rows, columns)
     arr = _decode(ds, frame - 1 if frames > 1 else None)
+    view = frame_view(ds, frame - 1)  # this frame's rescale, window and spacing, where they are kept
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
+    rescale: dict[str, Any] | None = None
     if photometric in MONOCHROME:
-        pixels, window = _grey(arr, ds, center, width, frame - 1)
+        pixels, window = _grey(arr, view, center, width)
+        rescale = _rescale(view)
     else:
         pixels, window = _colour(arr, ds, photometric), Window(None, None, "not applicable (colour)")
     image = Image.fromarray(pixels, mode="L" if pixels.ndim == 2 else "RGB")
-    image = image.resize(_display_size(ds, rows, columns, max_size), Image.Resampling.LANCZOS)
+    image = image.resize(_display_size(view.ds, rows, columns, max_size), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     image.save(out, format="PNG")
     syntax = _syntax(ds)
@@ -80,6 +84,8 @@ def render(
         "frame": frame,
         "photometric_interpretation": photometric,
         "window": {"center": window.center, "width": window.width, "source": window.source},
+        "rescale": rescale,
+        "frame_content": view.content or None,
         "transfer_syntax": UID(syntax).name if syntax else None,
         "output_size": {"width": image.width, "height": image.height},
         "png_bytes": out.tell(),
@@ -129,14 +135,18 @@ def _decode(ds: Dataset, index: int | None) -> np.ndarray:
 
 
 def _grey(
-    arr: np.ndarray, ds: Dataset, center: float | None, width: float | None, index: int
+    arr: np.ndarray, view: FrameView, center: float | None, width: float | None
 ) -> tuple[np.ndarray, Window]:
-    """Modality LUT, then the VOI (the call's window, the instance's, or the frame's range), then 8 bits."""
+    """Modality LUT, then the VOI (the call's window, the frame's, or the frame's range), then 8 bits."""
+    ds = view.ds
     values = apply_modality_lut(arr, ds).astype(np.float64)
     if center is not None and width is not None:
         shown, window = _windowed(values, ds, center, width), Window(center, width, "call")
     elif "VOILUTSequence" in ds or ("WindowCenter" in ds and "WindowWidth" in ds):
-        shown, window = _instance_voi(values, ds, index)
+        shown, window = _instance_voi(values, ds)
+        where = view.source((*WINDOW, "VOILUTSequence"))
+        if where != TOP:  # e.g. "instance (per-frame functional groups)"
+            window = Window(window.center, window.width, f"{window.source.split(' (')[0]} ({where})")
     else:
         low, high = float(values.min()), float(values.max())
         middle, span = (low + high) / 2, max(high - low, 1.0)
@@ -159,7 +169,18 @@ def _windowed(
     return np.asarray(apply_windowing(values, window), dtype=np.float64)
 
 
-def _instance_voi(values: np.ndarray, ds: Dataset, index: int) -> tuple[np.ndarray, Window]:
+def _rescale(view: FrameView) -> dict[str, Any]:
+    """The rescale the modality LUT applied, and where it was kept."""
+    ds = view.ds
+    return {
+        "intercept": float(ds.get("RescaleIntercept", 0) or 0),
+        "slope": float(ds.get("RescaleSlope", 1) or 1),
+        "type": str(ds.get("RescaleType") or "") or None,
+        "source": view.source(RESCALE) if "RescaleSlope" in ds or "RescaleIntercept" in ds else "none",
+    }
+
+
+def _instance_voi(values: np.ndarray, ds: Dataset) -> tuple[np.ndarray, Window]:
     if "VOILUTSequence" in ds:
         lut = ds.VOILUTSequence[0]
         bits = int(lut.LUTDescriptor[2])

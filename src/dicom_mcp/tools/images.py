@@ -19,6 +19,26 @@ from dicom_mcp.tools.reading import expected, fetched, locate_instance
 from dicom_mcp.viewer.models import WindowUsed
 
 
+class RescaleUsed(BaseModel):
+    """The rescale to stored values' unit (e.g. HU) and where the instance keeps it."""
+
+    intercept: float
+    slope: float
+    type: str | None = Field(description="Rescale Type, e.g. HU")
+    source: str = Field(
+        description="top level, shared functional groups, per-frame functional groups, or none"
+    )
+
+
+class FrameContent(BaseModel):
+    """A frame's place in a multi-frame instance (Frame Content macro), as far as the instance says."""
+
+    stack_id: str | int | None = None
+    in_stack_position: int | None = None
+    temporal_position: int | None = None
+    dimension_index: list[int] | int | None = None
+
+
 class RenderSummary(BaseModel):
     """What was rendered, next to the PNG image block."""
 
@@ -28,6 +48,10 @@ class RenderSummary(BaseModel):
     frame: int
     photometric_interpretation: str
     window: WindowUsed
+    rescale: RescaleUsed | None = Field(None, description="The modality LUT's rescale (greyscale only)")
+    frame_content: FrameContent | None = Field(
+        None, description="What the frame is, where a multi-frame instance says (its Frame Content)"
+    )
     transfer_syntax: str | None
     output_size: dict[str, int] = Field(description="width and height of the PNG, in pixels")
     png_bytes: int

@@ -4,7 +4,7 @@
 here document the result for the viewer and for readers of the full schema.
 
 Pixels never appear here: they travel in the result's `_meta` under IMAGES_META, a list of
-{uid, mimeType, data (base64)}, which hosts pass to the viewer and never to the model.
+{uid, frame, mimeType, data (base64)}, which hosts pass to the viewer and never to the model.
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ class SeriesItem(BaseModel):
     modality: str | None
     series_description: str | None
     instances: int | None = Field(description="Number of instances, when the PACS tells or lists them")
+    number_of_frames: int | None = Field(
+        None,
+        description="When the series is one instance: its frames, when the PACS tells (the viewer "
+        "steps through them); null otherwise",
+    )
     kind: Literal["image", "report", "other"] = Field(
         description="image: shown in the viewer (render_image); report: read with read_report; other: neither"
     )
@@ -41,7 +46,10 @@ class WindowUsed(BaseModel):
 
     center: float | None
     width: float | None
-    source: str = Field(description="call, instance, instance (VOI LUT), range, or not applicable (colour)")
+    source: str = Field(
+        description="call, instance, instance (VOI LUT), range, or not applicable (colour); an enhanced "
+        "instance's own window names where it is kept, e.g. instance (per-frame functional groups)"
+    )
 
 
 class Thumbnail(BaseModel):
@@ -76,12 +84,16 @@ class SkippedFrame(BaseModel):
 
 
 class Frame(BaseModel):
-    index: int = Field(description="Position in the series, from 0, in instance-number order")
+    index: int = Field(description="Position from 0: of the instance in the series, or of the frame")
     sop_instance_uid: str
     instance_number: int | None
+    frame: int = Field(description="The frame shown, from 1 (frame 1 of each instance of a series)")
     rows: int
     columns: int
-    number_of_frames: int = Field(description="Frames in the instance; the first is shown")
+    number_of_frames: int = Field(description="Frames in the instance")
+    frame_time_ms: float | None = Field(
+        description="How long this frame shows in a cine, in milliseconds; null when not a cine"
+    )
     window: WindowUsed
     width: int
     height: int
@@ -90,14 +102,21 @@ class Frame(BaseModel):
 
 
 class FramesResult(BaseModel):
-    """A window of a series' instances, rendered; the pictures are in `_meta`."""
+    """A window of a series' instances, or of one instance's frames, rendered; pictures in `_meta`."""
 
     study_instance_uid: str
     series_instance_uid: str
-    total: int = Field(description="Instances in the series (at most the server's listing cap)")
+    steps: Literal["instances", "frames"] = Field(
+        description="What the positions are: the series' instances, or the frames of one instance"
+    )
+    sop_instance_uid: str | None = Field(description="The instance whose frames these are (steps: frames)")
+    total: int = Field(description="Positions: instances in the series (at most the listing cap), or frames")
     truncated: bool = Field(description="True when the series has more instances than the viewer lists")
+    frame_time_source: Literal["frame time", "frame time vector", "cine rate"] | None = Field(
+        description="Where frame_time_ms comes from (Frame Time, Frame Time Vector, Cine Rate); null if none"
+    )
     start: int
     frames: list[Frame]
-    skipped: list[SkippedFrame] = Field(description="Instances in the window with no picture, and why")
-    next_start: int | None = Field(description="Where the next window starts; null at the end of the series")
+    skipped: list[SkippedFrame] = Field(description="Positions in the window with no picture, and why")
+    next_start: int | None = Field(description="Where the next window starts; null at the end")
     bytes: int = Field(description="Size of the pictures, before base64")
