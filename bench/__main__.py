@@ -1,8 +1,8 @@
 """Run the performance bench: `.venv/bin/python -m bench` from the repository root.
 
 Starts its own Orthanc (the test data set plus a 2,000-instance series and a 512x512 CT), a
-storescp for C-MOVEs to send to, and the real service processes; measures the services against
-baselines taken in the same run, and prints one table.
+storescp for C-MOVEs to send to (Orthanc also knows section j's receivers), and the real service
+processes; measures the services against baselines taken in the same run, and prints one table.
 Timings are printed, never asserted.
 """
 
@@ -26,6 +26,7 @@ from bench.far import far_load
 from bench.memory import growth, renders, sessions
 from bench.pacs import BIG_SERIES_SIZE, DICOM_THREADS, build_bench_dataset, run_bench_orthanc
 from bench.reads import metadata, move, render
+from bench.receiver import receiver, receiver_modalities
 from bench.report import Report
 from bench.sections import Bed, latency, load
 from testbeds.netdelay import relay
@@ -48,6 +49,8 @@ SECTIONS: dict[str, Callable[[Bed, Report], None]] = {  # in the order they run
     "growth": growth,
     "render-memory": renders,
     "baseline": baseline,
+    # Last: it installs the service's pynetdicom settings in the bench's own process.
+    "receiver": receiver,
 }
 
 
@@ -66,8 +69,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--sessions", type=int, default=10_000, help="sessions configured in d (before a-c)")
     parser.add_argument("--calls", type=int, default=100_000, help="calls for memory growth in d")
-    parser.add_argument("--read-calls", type=int, default=100, help="calls timed per row in f and h")
-    parser.add_argument("--move-runs", type=int, default=5, help="moves of the 2,000-instance series in g")
+    parser.add_argument("--read-calls", type=int, default=100, help="calls timed per row in f, h and j")
+    parser.add_argument(
+        "--move-runs", type=int, default=5, help="retrievals of the 2,000-instance series in g and j"
+    )
     parser.add_argument("--renders", type=int, default=1000, help="renders for memory in d")
     parser.add_argument(
         "--orthanc-threads", type=int, default=DICOM_THREADS, help="Orthanc DicomThreadsCount"
@@ -102,7 +107,8 @@ def main(argv: list[str] | None = None) -> None:
         data = build_bench_dataset(root / "data")
         with run_storescp(root / "storescp") as destination:
             move_to: dict[str, list[str | int]] = {
-                DEST_NODE: [destination.ae_title, "127.0.0.1", destination.port]
+                DEST_NODE: [destination.ae_title, "127.0.0.1", destination.port],
+                **receiver_modalities(),  # section j's receivers, which Orthanc C-STOREs to
             }
             with run_bench_orthanc(root / "orthanc", data, options.orthanc_threads, move_to) as pacs:
                 nodes = root / "nodes.toml"
@@ -114,7 +120,9 @@ def main(argv: list[str] | None = None) -> None:
                     def more_services(scope: ExitStack, other: RunningPacs) -> dict[str, RunningService]:
                         return _services(scope, root, other, options, relay_port, nodes)
 
-                    bed = Bed(pacs, services, data, options, relay_port, destination, root, more_services)
+                    bed = Bed(
+                        pacs, services, data, options, relay_port, destination, root, more_services, move_to
+                    )
                     _run(bed, report)
     report.notes.append(
         f"{platform.python_implementation()} {platform.python_version()}, pynetdicom {version('pynetdicom')}, "

@@ -41,24 +41,31 @@ def _peer(pacs: RunningPacs) -> list[str]:
     return ["-S", "-aet", BENCH_AET, "-aec", pacs.ae_title]
 
 
-def getscu(pacs: RunningPacs, keys: ImageKeys, directory: Path) -> float:
-    """C-GET one instance into `directory` (a file named after its SOP Instance UID); seconds taken."""
-    identifier = [
-        "-k", "QueryRetrieveLevel=IMAGE",
-        "-k", f"StudyInstanceUID={keys.study}",
-        "-k", f"SeriesInstanceUID={keys.series}",
-        "-k", f"SOPInstanceUID={keys.sop}",
-    ]  # fmt: skip
-    return _run(["getscu", *_peer(pacs), *identifier, "-od", str(directory), pacs.host, str(pacs.port)])
-
-
-def movescu(pacs: RunningPacs, study: str, series: str, destination: str) -> float:
-    """C-MOVE one series to the AE title `destination`; seconds taken."""
-    identifier = [
-        "-k", "QueryRetrieveLevel=SERIES",
+def _identifier(study: str, series: str, sop: str | None = None) -> list[str]:
+    """`-k` keys naming one series (SERIES level) or, with `sop`, one instance (IMAGE level)."""
+    keys = [
+        "-k", f"QueryRetrieveLevel={'IMAGE' if sop else 'SERIES'}",
         "-k", f"StudyInstanceUID={study}",
         "-k", f"SeriesInstanceUID={series}",
     ]  # fmt: skip
+    return [*keys, "-k", f"SOPInstanceUID={sop}"] if sop else keys
+
+
+def getscu(pacs: RunningPacs, keys: ImageKeys, directory: Path) -> float:
+    """C-GET one instance into `directory` (a file named after its SOP Instance UID); seconds taken."""
+    identifier = _identifier(keys.study, keys.series, keys.sop)
+    return _run(["getscu", *_peer(pacs), *identifier, "-od", str(directory), pacs.host, str(pacs.port)])
+
+
+def getscu_series(pacs: RunningPacs, study: str, series: str, directory: Path) -> float:
+    """C-GET one series into `directory` (a file per instance, named MODALITY.UID); seconds taken."""
+    identifier = _identifier(study, series)
+    return _run(["getscu", *_peer(pacs), *identifier, "-od", str(directory), pacs.host, str(pacs.port)])
+
+
+def movescu(pacs: RunningPacs, study: str, series: str, destination: str, sop: str | None = None) -> float:
+    """C-MOVE one series (or, with `sop`, one instance of it) to the AE title `destination`; seconds taken."""
+    identifier = _identifier(study, series, sop)
     return _run(["movescu", *_peer(pacs), "-aem", destination, *identifier, pacs.host, str(pacs.port)])
 
 

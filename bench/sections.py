@@ -1,4 +1,5 @@
-"""Sections a and b of the bench: latency and load (c big.py, d memory.py, e far.py, f-h reads.py, i baseline.py).
+"""Sections a and b of the bench: latency and load (c big.py, d memory.py, e far.py, f-h reads.py,
+i baseline.py, j receiver.py).
 
 Each runs against both service processes: the shipped default (associations reused for half
 a second, DICOM_MCP_ASSOCIATION_LIFETIME=0.5) and a fresh association per query (0).
@@ -42,6 +43,8 @@ class Bed:
     workdir: Path  # for the files DCMTK baselines write
     # The services as configured above, started against another PACS (section c's fast Orthanc).
     start_services: Callable[[ExitStack, RunningPacs], dict[str, RunningService]]
+    # Orthanc's DicomModalities (name -> [AE title, host, port]): the storescp, and the receivers of j.
+    modalities: dict[str, list[str | int]]
     handles: dict[str, list[str]] = field(default_factory=dict)  # session handles from section d
 
     def cpu(self, label: str) -> CpuMeter:

@@ -17,6 +17,7 @@ import pytest
 
 from dicom_mcp.dimse.reactor import configure_pynetdicom
 from dicom_mcp.logs import cap_body_loggers
+from dicom_mcp.reading.decoders import put_gdcm_last
 from testbeds.clients import stdio_client
 from testbeds.pacs import build_dataset, run_dcmqrscp, run_orthanc
 from testbeds.redis import run_redis
@@ -42,6 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # The test beds poll servers with raw pynetdicom before any DicomClient exists; give them
     # the same socket-close fix (and quiet logging) the service uses.
     configure_pynetdicom()
+    # Tests that render in this process decode as the sandbox worker does: GDCM after the others.
+    put_gdcm_last()
     # Everything logged in this process goes, at DEBUG, to a file searched for patient data at the end.
     in_process_log = Path(tempfile.mkdtemp(prefix="dicom-mcp-tests-")) / "in-process.log"
     SERVICE_LOGS.append(in_process_log)

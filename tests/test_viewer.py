@@ -1,7 +1,9 @@
 """The study viewer's tools without a browser: bindings, visibility, the resource, results and budgets.
 
 The server runs in this process in front of Orthanc and dcmqrscp, each loaded with the generated
-study of tests/viewer_host/study.py; pictures are checked against DICOM's window formula.
+studies of tests/viewer_host/study.py and tests/viewer_host/cine.py (multi-frame instances);
+pictures are checked against DICOM's window formula and the frames' generated colours. Requests
+that reach the PACS are counted by a relay in front of it (testbeds.dimse_tap).
 """
 
 from __future__ import annotations
@@ -28,11 +30,25 @@ from dicom_mcp.tools.viewer import PICTURE_BUDGET, RESULT_BUDGET, VIEWER_URI
 from dicom_mcp.transport.server import build_server
 from dicom_mcp.viewer.models import IMAGES_META
 from testbeds.clients import call_error
+from testbeds.dimse_tap import Tap, tap
 from testbeds.pacs import RunningPacs
 from testbeds.pacs.dcmqrscp import run_dcmqrscp
 from testbeds.pacs.orthanc import run_orthanc
 from tests.tools.conftest import settings_for
-from tests.viewer_host import study
+from tests.viewer_host import cine, study
+from tests.viewer_host.cine import (
+    CENTRE,
+    CINE_STUDY_UID,
+    CORNER,
+    MIXED_FRAMES,
+    US_FRAME_TIME,
+    US_FRAMES,
+    XA_FRAMES,
+    XA_WINDOW,
+    CineStudy,
+    us_colour,
+    xa_value,
+)
 from tests.viewer_host.study import AIR, BODY, BONE, LUNG, SLICES, STUDY_UID, Study, body_hu, linear
 
 pytestmark = pytest.mark.anyio
@@ -46,9 +62,17 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Study:
     return study.build(tmp_path_factory.mktemp("viewer-study"))
 
 
+@pytest.fixture(scope="module")
+def cines(generated: Study) -> CineStudy:
+    return cine.build(generated.directory)  # another study, in the same PACS
+
+
 @pytest.fixture(scope="module", params=["orthanc", "dcmqrscp"])
 def viewer_pacs(
-    request: pytest.FixtureRequest, generated: Study, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    generated: Study,
+    cines: CineStudy,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningPacs]:
     run = run_orthanc if request.param == "orthanc" else run_dcmqrscp
     with run(tmp_path_factory.mktemp(f"viewer-{request.param}"), generated.directory) as pacs:
@@ -265,7 +289,7 @@ async def test_bad_requests_are_clear_errors(viewer_pacs: RunningPacs, generated
             client, "viewer_frames", study_instance_uid=STUDY_UID, series_instance_uid=series, count=11
         )
         unknown = await call_error(client, "open_study_viewer", study_instance_uid="1.2.3.4.5.6.7")
-        bad_uid = await call_error(client, "viewer_thumbnails", study_instance_uid="1.2.abc")
+        bad_uid = await call_error(client, "viewer_thumbnails", study_instance_uid="1.2.*")
     assert half == "invalid input: window_center and window_width go together: give both, or neither"
     assert beyond == f"invalid input: start must be below {SLICES}, the number of instances in the series"
     assert too_many == "invalid input: count must be an integer between 1 and 10"
@@ -295,3 +319,175 @@ async def test_every_viewer_call_is_audited_as_a_read_or_query(
     ]
     assert records[1]["instances"] == 3 and records[2]["instances"] == 2
     assert records[2]["keys"] == {"study_instance_uid": STUDY_UID, "series_instance_uid": generated.ct_series}
+
+
+# --- Multi-frame instances: a series of one instance is stepped through by frame -------------------
+
+
+def series_of(ds: Any) -> str:
+    return str(ds.SeriesInstanceUID)
+
+
+async def frames_window(client: Client, series: str, **arguments: object) -> CallToolResult:
+    return await ok(
+        client, "viewer_frames", study_instance_uid=CINE_STUDY_UID, series_instance_uid=series, **arguments
+    )
+
+
+def by_frame(result: CallToolResult) -> dict[int, np.ndarray]:
+    """The result's pictures by frame number, decoded (one instance's frames share its UID)."""
+    assert result.meta is not None
+    return {
+        item["frame"]: np.asarray(Image.open(io.BytesIO(base64.b64decode(item["data"]))))
+        for item in result.meta[IMAGES_META]
+    }
+
+
+async def test_the_listing_says_a_series_is_one_multi_frame_instance_where_the_pacs_tells(
+    viewer_pacs: RunningPacs, cines: CineStudy
+) -> None:
+    async with viewer_client(viewer_pacs) as client:
+        result = await ok(client, "open_study_viewer", study_instance_uid=CINE_STUDY_UID)
+    view = result.structured_content or {}
+    listed = [(s["modality"], s["instances"], s["number_of_frames"], s["kind"]) for s in view["series"]]
+    (text,) = [block.text for block in result.content if block.type == "text"]
+    mixed = ("US", 2, None, "image")  # frames are counted for a series of one instance only
+    if viewer_pacs.name == "orthanc":
+        assert listed == [("US", 1, US_FRAMES, "image"), ("XA", 1, XA_FRAMES, "image"), mixed]
+        assert f'- series 1 US "CINE": 1 instances of {US_FRAMES} frames (image)' in text
+    else:  # dcmqrscp keeps no Number of Frames: viewer_frames tells, once it has read the instance
+        assert listed == [("US", 1, None, "image"), ("XA", 1, None, "image"), mixed]
+
+
+async def test_a_series_with_a_multi_frame_instance_among_others_steps_by_instance(
+    viewer_pacs: RunningPacs, cines: CineStudy
+) -> None:
+    still, loop = cines.mixed
+    async with viewer_client(viewer_pacs) as client:
+        series = await frames_window(client, series_of(still))
+        inside = await frames_window(client, series_of(still), sop_instance_uid=loop.SOPInstanceUID, start=2)
+    answer = series.structured_content or {}
+    assert (answer["steps"], answer["sop_instance_uid"], answer["total"], answer["next_start"]) == (
+        "instances",
+        None,
+        2,
+        None,
+    )
+    assert [(f["sop_instance_uid"], f["frame"], f["number_of_frames"]) for f in answer["frames"]] == [
+        (still.SOPInstanceUID, 1, 1),
+        (loop.SOPInstanceUID, 1, MIXED_FRAMES),
+    ]
+    assert [f["frame_time_ms"] for f in answer["frames"]] == [None, None]  # no cine between instances
+    frames = inside.structured_content or {}
+    assert (frames["steps"], frames["total"], [f["frame"] for f in frames["frames"]]) == ("frames", 4, [3, 4])
+    assert tuple(by_frame(inside)[MIXED_FRAMES][CORNER]) == us_colour(MIXED_FRAMES - 1)
+
+
+async def test_a_window_of_frames_is_one_retrieval_of_the_instance(
+    viewer_pacs: RunningPacs, cines: CineStudy
+) -> None:
+    with tap(viewer_pacs.port) as relay:
+        async with viewer_client(viewer_pacs, dicom_port=relay.port) as client:
+            first, gets = await counted(relay, frames_window(client, series_of(cines.us), count=10))
+            assert gets == 1
+            last, gets = await counted(relay, frames_window(client, series_of(cines.us), start=10, count=10))
+            assert gets == 1
+    answer = first.structured_content or {}
+    assert (answer["steps"], answer["sop_instance_uid"], answer["total"]) == (
+        "frames",
+        cines.us.SOPInstanceUID,
+        US_FRAMES,
+    )
+    assert (answer["start"], answer["next_start"], answer["skipped"]) == (0, 10, [])
+    assert [(f["index"], f["frame"]) for f in answer["frames"]] == [(k, k + 1) for k in range(10)]
+    assert {f["frame_time_ms"] for f in answer["frames"]} == {US_FRAME_TIME}
+    assert answer["frame_time_source"] == "frame time"
+    assert {(f["number_of_frames"], f["width"], f["height"]) for f in answer["frames"]} == {
+        (US_FRAMES, 128, 96)
+    }
+    later = last.structured_content or {}
+    assert [f["frame"] for f in later["frames"]] == list(range(11, 21)) and later["next_start"] is None
+    # RGB in PNG: exact. Frame k is us_colour(k) with a white square at columns 16 + 5k.
+    one, twenty = by_frame(first)[1], by_frame(last)[US_FRAMES]
+    assert tuple(one[CORNER]) == us_colour(0) and tuple(twenty[CORNER]) == us_colour(US_FRAMES - 1)
+    assert tuple(one[48, 20]) == (255, 255, 255) and tuple(twenty[48, 20]) == us_colour(US_FRAMES - 1)
+    assert tuple(twenty[48, 16 + 5 * (US_FRAMES - 1)]) == (255, 255, 255)
+    assert wire_size(first) < RESULT_BUDGET + 10_000
+
+
+async def counted(relay: Tap, call: Any) -> tuple[CallToolResult, int]:
+    """The result of `call`, and how many C-GETs reached the PACS while it ran."""
+    before = relay.counts["C-GET-RQ"]
+    result = await call
+    return result, relay.counts["C-GET-RQ"] - before
+
+
+async def test_a_grey_multi_frame_run_shows_each_frame_in_the_instances_window(
+    viewer_pacs: RunningPacs, cines: CineStudy
+) -> None:
+    center, width = XA_WINDOW
+    async with viewer_client(viewer_pacs) as client:
+        first = await frames_window(client, series_of(cines.xa), count=2)
+        # Addressed by its SOP Instance UID, as the viewer does inside a longer series.
+        last = await frames_window(
+            client, series_of(cines.xa), sop_instance_uid=cines.xa.SOPInstanceUID, start=12, count=10
+        )
+    head, tail = first.structured_content or {}, last.structured_content or {}
+    assert (head["total"], head["next_start"], tail["next_start"]) == (XA_FRAMES, 2, None)
+    assert [f["frame"] for f in tail["frames"]] == [13, 14, 15, 16]
+    assert tail["frames"][0]["window"] == {"center": center, "width": width, "source": "instance"}
+    # Frame Time Vector: 50 ms between frames 1 to 8, then 100 ms; a frame shows until the next.
+    assert [f["frame_time_ms"] for f in head["frames"]] == [50.0, 50.0]
+    assert [f["frame_time_ms"] for f in tail["frames"]] == [100.0] * 4
+    assert tail["frame_time_source"] == "frame time vector"
+    one, sixteen = by_frame(first)[1], by_frame(last)[XA_FRAMES]
+    assert one.shape == (128, 128) and (one[CORNER], sixteen[CORNER]) == (0, 0)
+    assert one[CENTRE] == linear(xa_value(0), center, width)
+    assert sixteen[CENTRE] == linear(xa_value(XA_FRAMES - 1), center, width)
+
+
+async def test_a_frame_window_stops_at_the_calls_pixel_budget(
+    viewer_pacs: RunningPacs, cines: CineStudy
+) -> None:
+    frame_pixels = 96 * 128
+    async with viewer_client(viewer_pacs, render_max_pixels=3 * frame_pixels) as client:
+        result = await frames_window(client, series_of(cines.us), start=4, count=10)
+    answer = result.structured_content or {}
+    assert [f["frame"] for f in answer["frames"]] == [5, 6, 7]
+    assert (answer["skipped"], answer["next_start"]) == ([], 7)
+
+
+async def test_bad_frame_requests_are_clear_errors(viewer_pacs: RunningPacs, cines: CineStudy) -> None:
+    async with viewer_client(viewer_pacs) as client:
+        beyond = await call_error(
+            client,
+            "viewer_frames",
+            study_instance_uid=CINE_STUDY_UID,
+            series_instance_uid=series_of(cines.us),
+            start=US_FRAMES,
+        )
+        elsewhere = await call_error(
+            client,
+            "viewer_frames",
+            study_instance_uid=CINE_STUDY_UID,
+            series_instance_uid=series_of(cines.us),
+            sop_instance_uid=cines.xa.SOPInstanceUID,
+        )
+    assert beyond == f"invalid input: start must be below {US_FRAMES}, the number of frames in the instance"
+    assert elsewhere == "not found: the series has no instance with that SOP Instance UID"
+
+
+async def test_a_frame_window_is_audited_as_one_instance_read(
+    viewer_pacs: RunningPacs, cines: CineStudy, tmp_path: Path
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    async with viewer_client(viewer_pacs, audit_log=str(audit)) as client:
+        await frames_window(client, series_of(cines.us), sop_instance_uid=cines.us.SOPInstanceUID, count=3)
+    (record,) = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert (record["tool"], record["outcome"], record["instances"], record["frames"]) == (
+        "viewer_frames",
+        "success",
+        1,
+        3,
+    )
+    assert record["keys"]["sop_instance_uid"] == cines.us.SOPInstanceUID

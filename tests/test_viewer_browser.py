@@ -5,7 +5,8 @@ MCP Apps spec's default CSP from another origin, answers ui/initialize, delivers
 result, and routes the viewer's tools/call to this test, which calls the running service over HTTP
 through the SDK's client (advertising the Apps extension). Nothing else may reach the network.
 The pictures the viewer shows are checked against DICOM's window formula; a screenshot is saved
-(to docs/viewer.png when DICOM_MCP_DOCS_SCREENSHOT=1).
+(to docs/viewer.png when DICOM_MCP_DOCS_SCREENSHOT=1). A second study (tests/viewer_host/cine.py)
+holds multi-frame instances: their frames are stepped through with the keys and played as a cine.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,19 @@ from testbeds.clients import TIMEOUT
 from testbeds.pacs import RunningPacs
 from testbeds.pacs.orthanc import run_orthanc
 from testbeds.service import RunningService, run_service, service_env
-from tests.viewer_host import study
+from tests.viewer_host import cine, study
+from tests.viewer_host.cine import (
+    CENTRE,
+    CINE_STUDY_UID,
+    CORNER,
+    MIXED_FRAMES,
+    US_FRAMES,
+    XA_FRAMES,
+    XA_WINDOW,
+    CineStudy,
+    us_colour,
+    xa_value,
+)
 from tests.viewer_host.study import AIR, BODY, BONE, LUNG, REPORT_TEXT, STUDY_UID, Study, body_hu, linear
 
 pytestmark = pytest.mark.anyio
@@ -77,7 +91,14 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Study:
 
 
 @pytest.fixture(scope="module")
-def service(generated: Study, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+def cines(generated: Study) -> CineStudy:
+    return cine.build(generated.directory)  # another study, in the same PACS
+
+
+@pytest.fixture(scope="module")
+def service(
+    generated: Study, cines: CineStudy, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningService]:
     with run_orthanc(tmp_path_factory.mktemp("viewer-orthanc"), generated.directory) as pacs:
         env = service_env(pacs_env(pacs))
         with run_service(tmp_path_factory.mktemp("viewer-service"), env) as running:
@@ -95,6 +116,7 @@ class Host:
     client: Client
     app_tools: set[str]
     calls: list[tuple[str, int, float]] = field(default_factory=list)
+    arguments: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
 
@@ -103,6 +125,7 @@ class Host:
         if name not in self.app_tools:
             raise ValueError(f"{name} is not visible to apps")
         started = time.perf_counter()
+        self.arguments.append((name, arguments))
         result = await self.client.call_tool(name, arguments)
         wire = result.model_dump(mode="json", by_alias=True, exclude_none=True)
         self.calls.append((name, len(json.dumps(wire)), time.perf_counter() - started))
@@ -175,19 +198,22 @@ def expected(index: int, center: float, width: float) -> tuple[int, ...]:
     return tuple(linear(hu, center, width) for hu in (-1000, body_hu(index), -800, 1000))
 
 
-async def test_the_viewer_in_chromium(client: Client, generated: Study, tmp_path: Path) -> None:
+@asynccontextmanager
+async def viewer_page(
+    client: Client, study_uid: str, profile: Path
+) -> AsyncIterator[tuple[Page, Frame, Host]]:
+    """The viewer in chromium, opened on `study_uid` as a host opens it after open_study_viewer."""
     tools = (await client.list_tools()).tools
     app_tools = {
         t.name for t in tools if "app" in ((t.meta or {}).get("ui", {}).get("visibility") or ["app"])
     }
     host = Host(client, app_tools)
-    arguments = {"study_instance_uid": STUDY_UID}
+    arguments = {"study_instance_uid": study_uid}
     opened = await client.call_tool("open_study_viewer", arguments)
     html = (await client.read_resource(VIEWER_URI)).contents[0].text  # type: ignore[union-attr]
     result = opened.model_dump(mode="json", by_alias=True, exclude_none=True)
-
     async with async_playwright() as playwright:
-        context = await open_page(host, html, playwright, tmp_path / "profile")
+        context = await open_page(host, html, playwright, profile)
         try:
             page = await context.new_page()
             page.set_default_timeout(20_000)
@@ -197,15 +223,19 @@ async def test_the_viewer_in_chromium(client: Client, generated: Study, tmp_path
                 "([url, input, result]) => openView(url, input, result)", [VIEW_URL, arguments, result]
             )
             await page.wait_for_function("window.hostLog.initialized")
-            view = next(f for f in page.frames if f.url == VIEW_URL)
-            await exercise(page, view, generated, host)
-            await page.locator("#view").screenshot(path=str(tmp_path / "viewer.png"))
-            if os.environ.get("DICOM_MCP_DOCS_SCREENSHOT") == "1":
-                await page.locator("#view").screenshot(path=str(SCREENSHOT))
-            log = await page.evaluate("window.hostLog")
-            await check_the_sandbox(view, host)
+            yield page, next(f for f in page.frames if f.url == VIEW_URL), host
         finally:
             await context.close()
+
+
+async def test_the_viewer_in_chromium(client: Client, generated: Study, tmp_path: Path) -> None:
+    async with viewer_page(client, STUDY_UID, tmp_path / "profile") as (page, view, host):
+        await exercise(page, view, generated, host)
+        await page.locator("#view").screenshot(path=str(tmp_path / "viewer.png"))
+        if os.environ.get("DICOM_MCP_DOCS_SCREENSHOT") == "1":
+            await page.locator("#view").screenshot(path=str(SCREENSHOT))
+        log = await page.evaluate("window.hostLog")
+        await check_the_sandbox(view, host)
 
     assert log["errors"] == [] and log["sizes"] and log["sizes"][-1]["height"] > 400
     assert {"viewer_thumbnails", "viewer_frames", "read_report"} <= set(log["calls"])
@@ -279,3 +309,115 @@ async def check_the_sandbox(view: Frame, host: Host) -> None:
     await view.wait_for_timeout(500)
     assert any("img-src" in v for v in host.violations), host.violations
     assert "http://probe.test/x.png" not in host.requests
+
+
+# --- Multi-frame instances: frames stepped through like instances, and a cine ----------------------
+
+
+async def frame_shown(view: Frame, sop_uid: str, frame: int) -> np.ndarray:
+    """Wait until the main view shows frame `frame` of `sop_uid`, loaded; return its pixels."""
+    await view.wait_for_function(
+        "([uid, frame]) => { const m = document.getElementById('main'); "
+        "return m.dataset.sopInstanceUid === uid && m.dataset.frame === String(frame) "
+        "&& m.complete && m.naturalWidth > 0; }",
+        arg=[sop_uid, frame],
+    )
+    return decoded(await view.eval_on_selector("#main", "m => m.src"))
+
+
+async def current_frame(view: Frame) -> tuple[int, np.ndarray]:
+    """The frame number shown now and its pixels, read together."""
+    frame, src = await view.eval_on_selector("#main", "m => [Number(m.dataset.frame), m.src]")
+    return frame, decoded(src)
+
+
+async def test_frames_of_a_multi_frame_instance_step_and_play_in_chromium(
+    client: Client, cines: CineStudy, tmp_path: Path
+) -> None:
+    us, xa = cines.us.SOPInstanceUID, cines.xa.SOPInstanceUID
+    async with viewer_page(client, CINE_STUDY_UID, tmp_path / "profile") as (page, view, host):
+        # The US series is one instance: its frames are the positions, as a series' instances are.
+        assert tuple((await frame_shown(view, us, 1))[CORNER]) == us_colour(0)
+        assert "Instance 1 · frame 1 of 20" in await view.inner_text("#ov-position")
+        assert "25 fps" in await view.inner_text("#ov-position")
+        stage = await view.locator("#stage").bounding_box()
+        assert stage is not None
+        await page.mouse.move(stage["x"] + stage["width"] / 2, stage["y"] + stage["height"] / 2)
+        await page.mouse.wheel(0, 120)
+        assert tuple((await frame_shown(view, us, 2))[CORNER]) == us_colour(1)
+        for key, frame in (
+            ("ArrowDown", 3),
+            ("PageDown", 8),
+            ("End", US_FRAMES),
+            ("ArrowUp", 19),
+            ("Home", 1),
+        ):
+            await page.keyboard.press(key)
+            assert tuple((await frame_shown(view, us, frame))[CORNER]) == us_colour(frame - 1), key
+            assert f"frame {frame} of {US_FRAMES}" in await view.inner_text("#ov-position")
+
+        # Play: the frames change on their own, each the picture of its own frame; pause: they stop.
+        await view.click("#cine")
+        assert await view.get_attribute("#cine", "aria-pressed") == "true"
+        for frame in (4, 9):  # passing frames the viewer has to fetch on the way
+            pixels = await frame_shown(view, us, frame)
+            assert tuple(pixels[CORNER]) == us_colour(frame - 1)
+        await page.keyboard.press(" ")  # space pauses, as the button does
+        assert await view.get_attribute("#cine", "aria-pressed") == "false"
+        paused, pixels = await current_frame(view)
+        assert tuple(pixels[CORNER]) == us_colour(paused - 1)
+        await view.wait_for_timeout(400)  # ten frame times: a running cine would have moved on
+        assert (await current_frame(view))[0] == paused
+        assert f"frame {paused} of {US_FRAMES}" in await view.inner_text("#ov-position")
+        await page.keyboard.press(" ")
+        await view.wait_for_function(
+            "f => Number(document.getElementById('main').dataset.frame) !== f", arg=paused
+        )
+        await view.click("#cine")
+
+        # The XA run: its own series, frames in its own window; End shows frame 16.
+        await view.click(f"button.thumb[data-series-uid='{cines.xa.SeriesInstanceUID}']")
+        center, width = XA_WINDOW
+        assert (await frame_shown(view, xa, 1))[CENTRE] == linear(xa_value(0), center, width)
+        await page.keyboard.press("End")
+        assert (await frame_shown(view, xa, XA_FRAMES))[CENTRE] == linear(
+            xa_value(XA_FRAMES - 1), center, width
+        )
+        assert f"frame {XA_FRAMES} of {XA_FRAMES}" in await view.inner_text("#ov-position")
+        assert "W 2048  L 1024" in await view.inner_text("#ov-window")
+        await page.locator("#view").screenshot(path=str(tmp_path / "cine.png"))
+
+        # A loop among other instances: Enter steps through its frames, Escape back to the series.
+        still, loop = cines.mixed
+        await view.click(f"button.thumb[data-series-uid='{still.SeriesInstanceUID}']")
+        await frame_shown(view, still.SOPInstanceUID, 1)
+        await page.keyboard.press("ArrowDown")
+        await frame_shown(view, loop.SOPInstanceUID, 1)
+        position = await view.inner_text("#ov-position")
+        assert f"Image 2 / 2 · instance 2 · frame 1 of {MIXED_FRAMES}" in position and "Enter" in position
+        await page.keyboard.press("Enter")
+        await view.wait_for_function(
+            "() => document.getElementById('ov-position').innerText.startsWith('Instance 2 · frame 1 of 4')"
+        )
+        await page.keyboard.press("End")
+        last = await frame_shown(view, loop.SOPInstanceUID, MIXED_FRAMES)
+        assert tuple(last[CORNER]) == us_colour(MIXED_FRAMES - 1)
+        await page.keyboard.press("Escape")
+        await view.wait_for_function(
+            "() => document.getElementById('ov-position').innerText.startsWith('Image 2 / 2')"
+        )
+        assert await view.get_attribute("#main", "data-frame") == "1"
+        log = await page.evaluate("window.hostLog")
+        assert host.violations == []
+
+    assert log["errors"] == []
+    frames = [size for name, size, _ in host.calls if name == "viewer_frames"]
+    assert frames and max(frames) < 1_000_000
+    # Windows of frames, each asked for once (the viewer keeps what it has, and asks ahead).
+    windows = [
+        (a["series_instance_uid"], a.get("sop_instance_uid"), a["start"])
+        for name, a in host.arguments
+        if name == "viewer_frames"
+    ]
+    assert len(windows) == len(set(windows)), windows
+    print(f"\n{len(windows)} frame windows for {US_FRAMES} + {XA_FRAMES} frames")

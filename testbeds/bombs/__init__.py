@@ -11,7 +11,8 @@ Everything is synthetic, never patient data.
     deflated_part10  Part 10 bytes in Deflated Explicit VR LE whose dataset inflates to 1 GiB (~1 MB)
     deflated_bomb    the same, written to a file
     huge_instance    one 1 GiB dataset (a private OB of zeros), Explicit VR LE
-    large_ct         an uncompressed 16-bit CT, 5400 x 5400 (58 MB)
+    huge_encapsulated  a JPEG Baseline CT whose fragments of zeros run to 1 GiB (undefined length)
+    large_ct         an uncompressed 16-bit CT, 5400 x 5400 (58 MB); of any side (23200: 1 GiB)
     documents.py
     pdf_bomb         a 2.4 KB PDF whose one page draws a 1 MB form XObject 30 times
     cda_bomb         an Encapsulated CDA of 60 MiB of empty elements
@@ -48,7 +49,7 @@ from testbeds.bombs.images import (
     palette_without_lut,
     small_image,
 )
-from testbeds.bombs.sizes import deflated_bomb, deflated_part10, huge_instance, large_ct
+from testbeds.bombs.sizes import deflated_bomb, deflated_part10, huge_encapsulated, huge_instance, large_ct
 
 __all__ = [
     "CANARY_NAME",
@@ -66,6 +67,7 @@ __all__ = [
     "deflated_bomb",
     "deflated_part10",
     "encapsulated_pdf",
+    "huge_encapsulated",
     "huge_instance",
     "jpeg_liar",
     "jpegls_liar",

@@ -5,17 +5,20 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
+from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit
 
 from testbeds.bombs.encoding import (
     CHUNK,
     CT_IMAGE,
     GIB,
+    ITEM,
     PRIVATE_BULK,
     PRIVATE_CREATOR,
     SECONDARY_CAPTURE,
+    SEQUENCE_END,
     Instance,
     Place,
+    delimiter,
     element_header,
     explicit_le,
     grey,
@@ -71,3 +74,20 @@ def large_ct(folder: Path, place: Place, number: int = 1, side: int = 5400) -> I
     length = side * side * 2
     parts: list[bytes | int] = [explicit_le(ds), element_header(0x7FE00010, "OW", length), length]
     return Instance(place, CT_IMAGE, "CT", part10_file(folder, ds, ExplicitVRLittleEndian, parts), number)
+
+
+def huge_encapsulated(folder: Path, place: Place, size: int = GIB) -> Instance:
+    """A JPEG Baseline CT whose encapsulated pixel data (undefined length) runs to `size` bytes of
+    fragments, each a MiB of zeros: its header says nothing of its size."""
+    ds = header(place, CT_IMAGE, "CT")
+    grey(ds, 512, 512)
+    ds.NumberOfFrames = size // CHUNK
+    parts: list[bytes | int] = [
+        explicit_le(ds),
+        element_header(0x7FE00010, "OB", 0xFFFFFFFF),
+        delimiter(ITEM),
+    ]
+    for _ in range(size // CHUNK):
+        parts += [delimiter(ITEM, CHUNK), CHUNK]
+    parts.append(delimiter(SEQUENCE_END))
+    return Instance(place, CT_IMAGE, "CT", part10_file(folder, ds, JPEGBaseline8Bit, parts))

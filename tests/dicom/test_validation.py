@@ -8,6 +8,7 @@ from dicom_mcp.dimse.identifiers import encode_query
 from dicom_mcp.errors import InvalidQuery
 from dicom_mcp.model.levels import Level
 from dicom_mcp.model.queries import Query, build_query, return_keys
+from dicom_mcp.model.validation import check_uid
 
 
 def patients(**matching: str) -> object:
@@ -38,10 +39,62 @@ def test_impossible_or_malformed_dates_are_refused(value: str, reason: str) -> N
         build_query(Level.STUDY, {"StudyDate": ("study_date", value)}, None, None, None)
 
 
-@pytest.mark.parametrize("uid", ["1.2.3.04", "1..2", "1.2.a", ".1.2", "1." + "2" * 70, "1.2 "])
-def test_malformed_uids_are_refused(uid: str) -> None:
+def series_of(study_uid: str) -> Query:
+    return build_query(
+        Level.SERIES, {"StudyInstanceUID": ("study_instance_uid", study_uid)}, None, None, None
+    )
+
+
+@pytest.mark.parametrize(
+    "uid",
+    [
+        "1.2.840.10008.5.1.4.1.1.2",
+        "dccc9599087131742838cc1162a630fea87ba9bf61ac09bfda90d4adfa5ddaed",  # pydicom-data's bad_sequence.dcm
+        "6f1c2a4e-9b7d-4c3e-8a5f-0d2e4b6a8c1f",  # a UUID in place of a UID
+        "1.2.3.04",  # leading zero in a component
+        "1..2",
+        "1" * 64,
+    ],
+)
+def test_identifiers_as_pacs_hold_them_are_accepted(uid: str) -> None:
+    assert series_of(uid).value_of("StudyInstanceUID") == uid
+
+
+# Every character outside letters, digits, '.' and '-' is refused; these are the ones that could
+# make a key match more than itself somewhere, each with why.
+WIDENING = {
+    "*": "DICOM wildcard, any run of characters",
+    "?": "DICOM wildcard, any one character",
+    "\\": "list separator: matches any of several UIDs",
+    "%": "SQL LIKE wildcard, in archives that match through a database",
+    "_": "SQL LIKE wildcard, any one character",
+    " ": "trimmed by PACS: a key of spaces becomes empty, which matches everything",
+    "\x00": "NUL padding, trimmed as a space is",
+    "\r": "control character",
+    "\n": "control character",
+    "\x1b": "control character (terminal escape)",
+    "\x7f": "control character (DEL)",
+    "\x85": "C1 control character (next line)",
+    "\u2028": "Unicode line separator",
+    "\u00e9": "non-ASCII: another character set could read it as something else",
+    "^": "PN component separator",
+    "=": "PN component group separator",
+    "/": "path separator in DICOMweb URLs",
+    "#": "starts a URL fragment",
+}
+
+
+@pytest.mark.parametrize("character", list(WIDENING), ids=[repr(c) for c in WIDENING])
+def test_a_uid_key_with_a_character_that_could_widen_a_match_is_refused(character: str) -> None:
+    for uid in (f"1.2.3{character}", f"{character}1.2.3", character, f"1.2{character}3"):
+        with pytest.raises(InvalidQuery, match="study_instance_uid must be a DICOM UID"):
+            series_of(uid)
+
+
+@pytest.mark.parametrize("uid", ["", "1" * 65, "1." + "2" * 70])
+def test_empty_or_over_long_uids_are_refused(uid: str) -> None:
     with pytest.raises(InvalidQuery, match="study_instance_uid must be a DICOM UID"):
-        build_query(Level.SERIES, {"StudyInstanceUID": ("study_instance_uid", uid)}, None, None, None)
+        check_uid("study_instance_uid", uid)  # an empty key is universal matching; the tools never send one
 
 
 def test_backslash_is_refused_in_single_values() -> None:

@@ -2,7 +2,8 @@
 
 Each case starts its own service with the hostile PACS as its default PACS and watches it
 (testbeds.watch): the service refuses at its caps, within the bound, in bounded memory, and
-without stalling other callers.
+without stalling other callers. The header of a 1 GiB image is read all the same: up to its
+pixel data, whose length its element declares (native) or not (encapsulated, cut at the cap).
 """
 
 from __future__ import annotations
@@ -59,3 +60,31 @@ async def test_viewer_frames_of_ten_large_instances_stop_at_the_call_budget(tmp_
     reasons = [skipped["reason"] for skipped in result["skipped"]]
     assert reasons, f"every frame was retrieved: {watched}"
     assert all("budget" in reason or "passed the cap of" in reason for reason in reasons), reasons
+
+
+@pytest.mark.parametrize("encoding", ["native", "encapsulated"])
+async def test_the_header_of_a_one_gibibyte_image_is_read_up_to_its_pixel_data(
+    tmp_path: Path, encoding: str
+) -> None:
+    place = Place.make(27)
+    side = 23200  # 16-bit: 1.08 GB of pixel data
+    huge = (
+        bombs.large_ct(tmp_path, place, side=side)
+        if encoding == "native"
+        else bombs.huge_encapsulated(tmp_path, place)
+    )
+    with serving(tmp_path, [listed(huge)]) as (_, service):
+        watched = await probe(service, "get_instance_metadata", sop_instance_uid=place.sop)
+        render = await probe(service, "render_image", sop_instance_uid=place.sop)
+    assert_contained(watched)
+    assert not watched.result.is_error, str(watched)
+    header = dict(watched.result.structured_content or {})
+    assert header["note"].startswith("pixel data not retrieved"), header
+    pixels = header["attributes"]["PixelData"]
+    if encoding == "native":
+        assert header["attributes"]["Rows"] == side
+        assert pixels == {"bulk_data": True, "vr": "OW", "bytes": side * side * 2}
+    else:
+        assert pixels == {"bulk_data": True, "vr": "OB", "bytes": None}
+    assert_contained(render)
+    assert "passed the cap of" in render.error(), str(render)

@@ -118,7 +118,7 @@ async def test_an_instance_from_another_study_than_located_is_refused(
 
 async def test_a_malformed_uid_to_move_is_invalid_input(light_service: RunningService) -> None:
     async with mcp_client(light_service.mcp_url, "modern") as client:
-        message = await call_error(client, "move_study", study_instance_uid="1.2.abc", destination="NOWHERE")
+        message = await call_error(client, "move_study", study_instance_uid="1.2.*", destination="NOWHERE")
     assert "invalid input" in message, message
     assert_clear(message)
 

@@ -326,6 +326,16 @@ def test_a_header_follows_annex_e_through_its_sequences() -> None:
     assert_no_canary(out)
 
 
+def test_a_header_read_without_its_pixel_data_keeps_its_note() -> None:
+    result = header_result()
+    result["attributes"]["PixelData"] = {"bulk_data": True, "vr": "OW", "bytes": None}
+    result["note"] = "pixel data not retrieved: the instance is larger than the byte cap per call"
+    out, _ = rewrite(tool_answer(result))
+    structured = out["structuredContent"]
+    assert structured["note"] == result["note"]
+    assert structured["attributes"]["PixelData"] == {"bulk_data": True, "vr": "OW", "bytes": None}
+
+
 # --- reports ------------------------------------------------------------------------------------
 
 SR_OUTLINE = (
@@ -704,3 +714,14 @@ def test_emitted_names_each_tokens_kind() -> None:
         ("study_id", P.token("study_id", "1")): ("1", PATIENT),
         (UID, P.token(UID, STUDY_UID)): (STUDY_UID, PATIENT),
     }
+
+
+def test_a_uid_that_is_not_digits_and_dots_is_still_tokenised_everywhere() -> None:
+    # Some PACS hold hexadecimal or UUID-like "UIDs" (accepted as arguments since issue 27):
+    # they identify an instance as well as a numeric one, so they never reach the caller.
+    odd = "3f1c2a9e8b7d4c6e5f0a1b2c3d4e5f60"
+    row = study_match(StudyInstanceUID=odd, StudyDescription=f"see {odd}")
+    out, rewriter = rewrite(tool_answer(query_result(row)))
+    assert odd not in json.dumps(out)
+    token = out["structuredContent"]["matches"][0]["StudyInstanceUID"]
+    assert token.startswith("2.25.") and rewriter.emitted[("uid", token)][0] == odd

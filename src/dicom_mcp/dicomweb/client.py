@@ -28,7 +28,7 @@ from dicom_mcp.dicomweb import finding
 from dicom_mcp.dicomweb.auth import FileAuth, tls_context
 from dicom_mcp.dicomweb.exchange import Exchange
 from dicom_mcp.dicomweb.search import url_path
-from dicom_mcp.errors import MoveRefused, PacsTimeout
+from dicom_mcp.errors import MoveRefused, PacsTimeout, RetrieveTooLarge
 from dicom_mcp.model.instances import Instance
 from dicom_mcp.model.queries import Query
 from dicom_mcp.model.retrievals import Keys
@@ -77,9 +77,17 @@ class DicomWebClient:
         )
 
     async def get(
-        self, target: Target, keys: Keys, sop_classes: Sequence[str], budget: Budget
+        self,
+        target: Target,
+        keys: Keys,
+        sop_classes: Sequence[str],
+        budget: Budget,
+        header_only: bool = False,
     ) -> list[Instance]:
         """WADO-RS the instances `keys` name, as stored, into memory (`sop_classes` is DIMSE's concern).
+
+        With `header_only`, one instance too large for `budget` is read from its WADO-RS metadata
+        instead (DICOM JSON, bulk data by reference), which any size of instance fits.
 
         Raises:
             RetrieveTooLarge: they passed the call's budget.
@@ -89,7 +97,19 @@ class DicomWebClient:
             path += ["series", keys.series]
             if keys.instance:
                 path += ["instances", keys.instance]
-        return await self._run(target, lambda exchange: exchange.instances(url_path(path), budget))
+        sop_uid = keys.instance if keys.series else None
+
+        async def work(exchange: Exchange) -> list[Instance]:
+            held = budget.held
+            try:
+                return await exchange.instances(url_path(path), budget)
+            except RetrieveTooLarge:
+                if not header_only or sop_uid is None:
+                    raise
+            budget.give(budget.held - held)  # what the refused body took: nothing of it is kept
+            return await exchange.metadata(url_path([*path, "metadata"]), budget, sop_uid)
+
+        return await self._run(target, work)
 
     async def move(
         self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None = None

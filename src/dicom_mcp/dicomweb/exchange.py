@@ -6,8 +6,9 @@ is logged or quoted: errors name the node and the HTTP status only.
 
 What a node sends is bounded before it is spent: a QIDO-RS body by the results asked for
 (`search_cap`) and by how far it inflates from what came on the wire (`MAX_INFLATION`), its
-rows read one at a time up to the number asked for; a WADO-RS body by the call's byte budget as
-it arrives, its parts by `MAX_PARTS`, and each deflated instance again as it inflates. Instances
+rows read one at a time up to the number asked for; a WADO-RS body (instances, or an instance's
+metadata) by the call's byte budget as it arrives, its parts by `MAX_PARTS`, and each deflated
+instance again as it inflates. Instances
 leave as bytes (`model/instances.py`), parsed later in the sandbox; large bodies are split off
 the event loop.
 """
@@ -27,7 +28,8 @@ import httpx
 
 from dicom_mcp.dicomweb import errors, multipart
 from dicom_mcp.errors import PacsBusy, PacsError
-from dicom_mcp.model.instances import Instance, Malformed, from_file
+from dicom_mcp.model import instances
+from dicom_mcp.model.instances import Instance, Malformed, PixelsLeft, from_file
 from dicom_mcp.pacs.budget import Budget
 
 T = TypeVar("T")
@@ -42,6 +44,7 @@ _OFF_LOOP_BYTES: Final = 256 * 1024  # bodies at least this large are decoded in
 DICOM_JSON: Final = "application/dicom+json"
 INSTANCES: Final = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 INSTANCES_DEFAULT_SYNTAX: Final = 'multipart/related; type="application/dicom"'
+FROM_METADATA: Final = "read from the WADO-RS metadata (the instance passed the byte cap)"
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,21 @@ class Exchange:
         content_type = response.headers.get("Content-Type", "")
         body = await self._read(response, None, None, budget)
         return await _off_loop(body, lambda: self._instances(body, content_type, budget), always=True)
+
+    async def metadata(self, path: str, budget: Budget, sop_uid: str) -> list[Instance]:
+        """GET an instance's WADO-RS metadata (DICOM JSON, parsed later in the sandbox); none when
+        it is not there.
+
+        Raises:
+            RetrieveTooLarge: the body passed the call's budget.
+        """
+        response = await self._open(f"{self._root}/{path}", DICOM_JSON)
+        if response.status_code == 404:
+            await response.aclose()
+            return []
+        self._check(response)
+        body = await self._read(response, None, None, budget)
+        return [Instance(body, instances.DICOM_JSON, PixelsLeft(FROM_METADATA, sop_uid))]
 
     async def _open(self, url: str, accept: str) -> httpx.Response:
         """Send a GET (streamed); retry 429 and 503 as the archive asks, within the deadline."""

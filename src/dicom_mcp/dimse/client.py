@@ -132,17 +132,27 @@ class DicomClient:
         return await self._run(target, self._find_blocking, target, query, limit)
 
     async def get(
-        self, target: Target, keys: Keys, sop_classes: Sequence[str], budget: Budget
+        self,
+        target: Target,
+        keys: Keys,
+        sop_classes: Sequence[str],
+        budget: Budget,
+        header_only: bool = False,
     ) -> list[Instance]:
         """C-GET the instances `keys` name (of `sop_classes`) into memory, within `budget`.
+
+        With `header_only`, an instance too large for `budget` is taken up to its pixel data and the
+        retrieval ends there (its `pixels_left` says so).
 
         Raises:
             RetrieveTooLarge: they passed the call's budget; the C-GET was cancelled.
         """
         if self._modes.by_move(target):
-            return await self._by_move(target, keys, budget)
+            return await self._by_move(target, keys, budget, header_only)
         try:
-            got = await self._run(target, self._get_blocking, target, keys, tuple(sop_classes), budget)
+            got = await self._run(
+                target, self._get_blocking, target, keys, tuple(sop_classes), budget, header_only
+            )
         except PacsError as exc:
             if target.retrieve == "get" or not refuses_get(exc):
                 raise
@@ -155,15 +165,15 @@ class DicomClient:
                 ) from exc
             self._modes.learnt_get_refused(target)
             logger.info("%s refused C-GET; it is read by C-MOVE to the receiver", target.describe())
-            return await self._by_move(target, keys, budget)
+            return await self._by_move(target, keys, budget, header_only)
         return got.instances
 
-    async def _by_move(self, target: Target, keys: Keys, budget: Budget) -> list[Instance]:
+    async def _by_move(self, target: Target, keys: Keys, budget: Budget, header_only: bool) -> list[Instance]:
         """C-MOVE the instances `keys` name to the receiver, and take them there, within `budget`."""
         if self._receiver is None:
             raise GetNotOffered(not_offered(target))
         expected = [keys.instance] if keys.instance else None
-        with self._receiver.waits.waiting(expected, budget, target.ae_title) as waiter:
+        with self._receiver.waits.waiting(expected, budget, target.ae_title, header_only) as waiter:
             return await self._run(target, self._move_in_blocking, target, keys, waiter)
 
     async def move(
@@ -219,8 +229,8 @@ class DicomClient:
             except (QueryFailed, RetrieveTooLarge, ServiceBusy):
                 settled = True
                 raise
-            finally:
-                self._associations.close(channel, graceful=settled)
+            finally:  # a message cut short or refused mid-way leaves an association only to abort
+                self._associations.close(channel, graceful=settled and not scu.stopped(channel))
         return result
 
     def _echo_blocking(self, target: Target, give_up: float) -> float:
@@ -229,12 +239,22 @@ class DicomClient:
         return (time.perf_counter() - started) * 1000
 
     def _get_blocking(
-        self, target: Target, keys: Keys, sop_classes: Sequence[str], budget: Budget, give_up: float
+        self,
+        target: Target,
+        keys: Keys,
+        sop_classes: Sequence[str],
+        budget: Budget,
+        header_only: bool,
+        give_up: float,
     ) -> scu.Retrieved:
         contexts, roles = scu.get_contexts(sop_classes)
         dimse = self._config.dimse_timeout
         return self._one_off(
-            target, give_up, lambda ch: scu.get(ch, target, keys, give_up, dimse, budget), contexts, roles
+            target,
+            give_up,
+            lambda ch: scu.get(ch, target, keys, give_up, dimse, budget, header_only),
+            contexts,
+            roles,
         )
 
     def _move_in_blocking(self, target: Target, keys: Keys, waiter: Waiter, give_up: float) -> list[Instance]:
@@ -242,7 +262,8 @@ class DicomClient:
         to, dimse = self._receiver.ae_title, self._config.dimse_timeout
 
         def exchange(channel: Channel) -> Moved:
-            stop = lambda: waiter.refused is not None  # noqa: E731 - the budget ran out: cancel
+            # The budget ran out, or a header-only read has its header: cancel.
+            stop = lambda: waiter.refused is not None or waiter.stopped  # noqa: E731
             return scu.move(channel, target, keys, to, give_up, dimse, None, waiter.message_id, stop)
 
         with self._receiver.collecting(waiter):
@@ -251,6 +272,8 @@ class DicomClient:
             except PacsError as exc:
                 if waiter.refused is not None:  # the C-MOVE failed because we refused what it sent
                     raise waiter.refused from None
+                if waiter.stopped:  # we cut its C-STORE at the pixel data: the PACS counts that failed
+                    return list(waiter.instances)
                 if isinstance(exc, QueryFailed) and not waiter.instances:
                     raise QueryFailed(unreached(target, to, exc), exc.status) from exc
                 raise
@@ -258,7 +281,7 @@ class DicomClient:
             arrived = waiter.wait_for(sent, give_up)
         if waiter.refused is not None:
             raise waiter.refused
-        if not arrived:
+        if not arrived and not waiter.stopped:
             raise PacsTimeout(
                 f"{target.describe()} said it sent {sent} instance(s) to the receiver, and "
                 f"{len(waiter.instances)} arrived within the query deadline"

@@ -16,6 +16,12 @@ the one retrieval that asked for its SOP Instance UID, if exactly one did.
 Instances stay in memory as encoded bytes (`model.instances`), never on disk, counted against
 the waiting call's budget as for C-GET. Every refusal is counted by reason (`refusals`), for the
 metrics; nothing about an instance is logged.
+
+A header-only retrieval (get_instance_metadata) takes an instance too large for its budget up
+to its pixel data, as a header-only C-GET does (`scu/responses.py`): the rest of that C-STORE
+is dropped and the PACS's association aborted, so the PACS counts the sub-operation failed; the
+retrieval has its header all the same. Only the replica whose retrieval waits can do so: one
+that would hand the instance on (`_forward`) takes it whole or refuses it at the cap.
 """
 
 from __future__ import annotations
@@ -37,7 +43,9 @@ from pynetdicom import AE, evt
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
-from dicom_mcp.dimse.scu.retrieve import COMMAND_SLACK, STORED_SYNTAXES
+from dicom_mcp.dimse.scu.association import RETRIEVE_MAX_PDU
+from dicom_mcp.dimse.scu.responses import Cut
+from dicom_mcp.dimse.scu.retrieve import COMMAND_SLACK, STORED_SYNTAXES, header_instance, sop_uid_of
 from dicom_mcp.errors import DicomError, DicomMcpError, ServiceBusy, StoreError
 from dicom_mcp.model.instances import Instance, Malformed, received
 from dicom_mcp.model.sopclasses import COMMON_STORAGE, REPORT_CLASSES
@@ -54,6 +62,9 @@ MAX_ASSOCIATIONS: Final = 32
 MAX_MESSAGE_ID: Final = 0xFFFF
 MAX_CLAIMS: Final = 64  # Message IDs tried before giving up, when other replicas hold them
 PULL_SECONDS: Final = 0.5  # how long one wait for a forwarded instance lasts
+STOPPED_BY_ABORT: Final = (
+    "stopped at the pixel data (the PACS's C-STORE association to the receiver was aborted)"
+)
 
 
 @dataclass
@@ -65,9 +76,11 @@ class Waiter:
     budget: Budget
     source: str  # the AE title of the PACS moving (some, pynetdicom's among them, name themselves
     # as the Move Originator instead of the AE that asked)
+    header_only: bool = False  # an instance too large for the budget is taken up to its pixel data
     instances: list[Instance] = field(default_factory=list)
     failed: int = 0
     refused: DicomMcpError | None = None  # past the budget (or a failed hand-off): cancel the C-MOVE
+    stopped: bool = False  # an instance was taken up to its pixel data: nothing more is wanted
     _seen: set[str] = field(default_factory=set)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -91,6 +104,28 @@ class Waiter:
                     return OUT_OF_RESOURCES
                 self._seen.add(sop_uid)
                 return SUCCESS
+            finally:
+                self._changed.notify_all()
+
+    def take_header(self, sop_uid: str, cut: Cut, syntax: str, where: str) -> bool:
+        """Keep the header of an instance cut at its pixel data (or say why not: False)."""
+        with self._changed:
+            try:
+                wanted = self.expected is None or sop_uid in self.expected
+                if not wanted or sop_uid in self._seen or self.refused is not None:
+                    return False
+                try:
+                    self.instances.append(
+                        header_instance(
+                            cut, syntax, lambda size: self.budget.take(size, where), STOPPED_BY_ABORT
+                        )
+                    )
+                except DicomError as exc:
+                    self.refused = exc
+                    return False
+                self._seen.add(sop_uid)
+                self.stopped = True
+                return True
             finally:
                 self._changed.notify_all()
 
@@ -125,7 +160,9 @@ class Waits:
         self._relay = relay
 
     @contextmanager
-    def waiting(self, expected: Iterable[str] | None, budget: Budget, source: str) -> Iterator[Waiter]:
+    def waiting(
+        self, expected: Iterable[str] | None, budget: Budget, source: str, header_only: bool = False
+    ) -> Iterator[Waiter]:
         """A Waiter with a Message ID of its own, forgotten on the way out."""
         wanted = None if expected is None else sorted(expected)
         for _ in range(MAX_CLAIMS):
@@ -133,7 +170,9 @@ class Waits:
                 if len(self._waiting) >= MAX_MESSAGE_ID:
                     raise ServiceBusy("every C-MOVE message ID is in use; try again shortly")
                 message_id = next(i for i in self._ids if i not in self._waiting)
-                waiter = Waiter(message_id, None if wanted is None else frozenset(wanted), budget, source)
+                waiter = Waiter(
+                    message_id, None if wanted is None else frozenset(wanted), budget, source, header_only
+                )
                 self._waiting[message_id] = waiter
             try:
                 claimed = self._relay is None or self._relay.claim(message_id, wanted, budget.cap, source)
@@ -209,6 +248,7 @@ class Receiver:
         """Listen (port 0: a free one, then `port` says which)."""
         ae = AE(ae_title=self.ae_title)
         ae.maximum_associations = MAX_ASSOCIATIONS
+        ae.maximum_pdu_size = RETRIEVE_MAX_PDU  # instances arrive in fewer, larger pieces
         ae.add_supported_context(Verification)
         for sop_class in sorted({*COMMON_STORAGE, *REPORT_CLASSES}):
             ae.add_supported_context(sop_class, list(STORED_SYNTAXES))
@@ -247,7 +287,7 @@ class Receiver:
         with self._lock:
             self._refusals[reason] += 1
 
-    def _took(self, path: str) -> None:
+    def took(self, path: str) -> None:
         with self._lock:
             self._instances[path] += 1
 
@@ -264,6 +304,19 @@ class Receiver:
         # What one message may bring before it is complete: the per-call cap (hardening's bound).
         event.assoc.dimse.byte_limit = lambda: self._max_bytes + COMMAND_SLACK  # type: ignore[attr-defined]
         event.assoc.dimse.on_over_limit = self._over_limit  # type: ignore[attr-defined]
+        event.assoc.dimse.header_only = _Headers(self, event.assoc)  # type: ignore[attr-defined]
+
+    def waiter_for(self, command: Any) -> Waiter | None:
+        """The retrieval here a C-STORE-RQ (its command set) is for, if one waits for it on this replica."""
+        originator = _text(getattr(command, "MoveOriginatorApplicationEntityTitle", None))
+        message_id = int(getattr(command, "MoveOriginatorMessageID", 0) or 0)
+        waiter = self.waits.find(message_id)
+        if not originator and not message_id:
+            waiter = self.waits.expecting(sop_uid_of(command))
+            originator = waiter.source if waiter is not None else ""
+        if waiter is None or originator not in (self.ae_title, waiter.source):
+            return None
+        return waiter
 
     def _over_limit(self, command: Any) -> None:
         """A C-STORE passed the per-call cap before it was whole: its retrieval is too large."""
@@ -294,7 +347,7 @@ class Receiver:
         if status == NOT_AUTHORIZED:
             self._refuse("not asked for")
         elif status == SUCCESS:
-            self._took("kept")
+            self.took("kept")
         return status
 
     def _forward(self, message_id: int, originator: str, sop_uid: str, syntax: str, data: bytes) -> int:
@@ -309,7 +362,7 @@ class Receiver:
             self._refuse("store unavailable")
             return OUT_OF_RESOURCES
         if forwarded == "kept":
-            self._took("handed on")
+            self.took("handed on")
             return SUCCESS
         self._refuse(forwarded)
         return OUT_OF_RESOURCES if forwarded == "too large" else NOT_AUTHORIZED
@@ -336,7 +389,7 @@ class Receiver:
                     if status == NOT_AUTHORIZED:  # the other replica answered 0x0000: count it as came
                         waiter.fail_one()
                     elif status == SUCCESS:
-                        self._took("from another replica")
+                        self.took("from another replica")
 
         puller = threading.Thread(target=pull, name="dicom-mcp-move-pull", daemon=True)
         puller.start()
@@ -347,6 +400,33 @@ class Receiver:
             with suppress(StoreError):  # else the puller ends at its next timeout
                 relay.wake(waiter.message_id)
             puller.join(timeout=PULL_SECONDS + 5)
+
+
+class _Headers:
+    """The receiver's header-only reader for one association (`scu.responses.HeaderOnly`): a C-STORE
+    for a header-only retrieval may be taken whole while its budget lasts, else up to its pixel data."""
+
+    def __init__(self, receiver: Receiver, assoc: Any) -> None:
+        self._receiver, self._assoc = receiver, assoc
+
+    def room(self, command: Any) -> int | None:
+        waiter = self._receiver.waiter_for(command)
+        return waiter.budget.remaining if waiter is not None and waiter.header_only else None
+
+    def cut(self, cut: Cut) -> None:
+        waiter = self._receiver.waiter_for(cut.command)
+        syntax = next(
+            (
+                str(cx.transfer_syntax[0])
+                for cx in self._assoc.accepted_contexts
+                if cx.context_id == cut.context_id
+            ),
+            ExplicitVRLittleEndian,
+        )
+        sop_uid = sop_uid_of(cut.command)
+        where = f"receiver {self._receiver.ae_title}"
+        if waiter is not None and waiter.take_header(sop_uid, cut, syntax, where):
+            self._receiver.took("kept")
 
 
 def _text(value: object) -> str:

@@ -23,6 +23,7 @@ from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
 # Explicit VRs whose length takes four bytes (after two reserved ones), PS3.5 7.1.2.
 _LONG_VRS: Final = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
 MAX_META_BYTES: Final = 64 * 1024
+DICOM_JSON: Final = "application/dicom+json"
 _PIECE: Final = 1024 * 1024  # bytes inflated at a time, each counted before the next
 
 
@@ -31,12 +32,28 @@ class Malformed(ValueError):
 
 
 @dataclass(frozen=True)
+class PixelsLeft:
+    """The pixel data a header-only read did not take, as far as the read saw it."""
+
+    how: str  # how the read stopped, for the audit record
+    sop: str  # the SOP Instance UID the PACS said it was sending
+    keyword: str | None = None  # PixelData, FloatPixelData, DoubleFloatPixelData; None: not seen
+    vr: str | None = None
+    length: int | None = None  # the bytes its element declared; None: undefined, or not seen
+
+
+@dataclass(frozen=True)
 class Instance:
     """One instance's dataset, encoded in `syntax` (never deflated); `syntax` "" means unknown:
-    the bytes are a whole file without file meta, for the parser to guess."""
+    the bytes are a whole file without file meta, for the parser to guess; DICOM_JSON: the
+    instance's WADO-RS metadata (an array of one DICOM JSON dataset, bulk data by reference).
+
+    A header-only read may hand on the dataset up to its top-level pixel data: `pixels_left`
+    then says what was left behind."""
 
     data: bytes
     syntax: str
+    pixels_left: PixelsLeft | None = None
 
     def __len__(self) -> int:
         return len(self.data)

@@ -21,7 +21,13 @@ from dicom_mcp.errors import InvalidQuery
 
 # Longest value each VR admits (PS3.5 table 6.2-1); PN is 64 per component group.
 MAX_LENGTH: Final = {"AE": 16, "CS": 16, "SH": 16, "LO": 64, "PN": 64, "IS": 12, "UI": 64, "DA": 17, "TM": 28}
-_UID: Final = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+# Identifiers as PACS hold them: the standard's UIDs (digits and dots, PS3.5 9.1) and what some
+# systems store in their place (hexadecimal hashes, UUIDs with hyphens, leading zeros). Each of
+# these characters matches only itself wherever a key is matched: none is a DICOM wildcard (* ?),
+# the list separator (a backslash), an SQL LIKE wildcard (% _) for archives that match through a
+# database, or a space, which a PACS may trim into an empty, match-everything key; a hyphen marks
+# a range for dates and times only (PS3.4 C.2.2.2.5), never for UIDs. All are unreserved in URLs.
+_UID: Final = re.compile(r"[0-9A-Za-z.-]{1,64}")
 _CS: Final = re.compile(r"[A-Z0-9 _*?]*")
 _IS: Final = re.compile(r"[+-]?[0-9]+")
 _DATE: Final = re.compile(r"[0-9]{8}")
@@ -54,9 +60,9 @@ def check_text(param: str, value: str, vr: str) -> str:
 
 
 def check_uid(param: str, value: str) -> str:
-    """Check a UID: digits and dots, no leading zeros in a component, at most 64 characters."""
-    if len(value) > 64 or not _UID.fullmatch(value):
-        raise InvalidQuery(f"{param} must be a DICOM UID: digits separated by dots, at most 64 characters")
+    """Check a UID as PACS hold them: 1 to 64 letters, digits, dots or hyphens (see `_UID`)."""
+    if not _UID.fullmatch(value):
+        raise InvalidQuery(f"{param} must be a DICOM UID: 1 to 64 letters, digits, dots or hyphens")
     return value
 
 

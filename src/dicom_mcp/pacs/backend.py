@@ -67,9 +67,19 @@ class Backend(Protocol):
         ...
 
     async def get(
-        self, target: Target, keys: Keys, sop_classes: Sequence[str], budget: Budget
+        self,
+        target: Target,
+        keys: Keys,
+        sop_classes: Sequence[str],
+        budget: Budget,
+        header_only: bool = False,
     ) -> list[Instance]:
-        """The instances `keys` name, in memory as bytes, within `budget` (else RetrieveTooLarge)."""
+        """The instances `keys` name, in memory as bytes, within `budget` (else RetrieveTooLarge).
+
+        With `header_only` (one instance, for its header), an instance too large for `budget` may
+        come without its pixel data: up to it (DIMSE), or as its WADO-RS metadata (DICOMweb);
+        its `pixels_left` then says so.
+        """
         ...
 
     async def move(

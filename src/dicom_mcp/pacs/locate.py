@@ -33,18 +33,21 @@ class Located:
     sop_classes: tuple[str, ...]
     sop_class: str | None = None
 
-    async def fetch(self, client: Backend, target: Target, budget: Budget) -> list[Instance]:
-        """C-GET the instances into memory. When the PACS would not say the SOP class and the
+    async def fetch(
+        self, client: Backend, target: Target, budget: Budget, header_only: bool = False
+    ) -> list[Instance]:
+        """C-GET the instances into memory (with `header_only`, an instance too large for `budget`
+        without its pixel data: `Backend.get`). When the PACS would not say the SOP class and the
         modality's guess brings nothing, ask again offering every common class, uncompressed."""
         try:
-            got = await client.get(target, self.keys, self.sop_classes, budget)
+            got = await client.get(target, self.keys, self.sop_classes, budget, header_only)
         except QueryFailed:
             if self.sop_class is not None:
                 raise
             got = []  # the guessed classes were refused: the wider offer below decides
         if got or self.sop_class is not None:
             return got
-        return await client.get(target, self.keys, (*self.sop_classes, *COMMON_STORAGE), budget)
+        return await client.get(target, self.keys, (*self.sop_classes, *COMMON_STORAGE), budget, header_only)
 
 
 def _text(match: Mapping[str, object], keyword: str) -> str | None:

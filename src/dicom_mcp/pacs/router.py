@@ -33,9 +33,14 @@ class Backends:
         return await self._for(target).find(target, query, limit)
 
     async def get(
-        self, target: Target, keys: Keys, sop_classes: Sequence[str], budget: Budget
+        self,
+        target: Target,
+        keys: Keys,
+        sop_classes: Sequence[str],
+        budget: Budget,
+        header_only: bool = False,
     ) -> list[Instance]:
-        return await self._for(target).get(target, keys, sop_classes, budget)
+        return await self._for(target).get(target, keys, sop_classes, budget, header_only)
 
     async def move(
         self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None = None

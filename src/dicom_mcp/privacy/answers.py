@@ -54,13 +54,13 @@ KEEP, TREE, UID, UIDS, TEXT, DESCRIPTION, ISO_DATE, REMOVE, NEST, DICOM = (
 FIELDS: Final[Mapping[str, str]] = {
     **dict.fromkeys(
         (
-            "study_instance_uid", "series_instance_uid", "sop_instance_uid", "uid",
-            "sop_class_uid", "transfer_syntax",
+            "study_instance_uid", "series_instance_uid", "sop_instance_uid", "uid", "sop_class_uid",
         ),
         UID,
     ),
     "remaining": UIDS,
-    **dict.fromkeys(("message", "reason", "description", "sop_class"), TEXT),
+    # transfer_syntax is a name (Explicit VR Little Endian), or a UID pydicom does not know
+    **dict.fromkeys(("message", "reason", "description", "sop_class", "transfer_syntax"), TEXT),
     **dict.fromkeys(("title", "series_description"), DESCRIPTION),
     "content_date": ISO_DATE,
     "verifying_observer": REMOVE,
@@ -83,14 +83,13 @@ FIELDS: Final[Mapping[str, str]] = {
             "mime_type", "mimeType", "bytes", "index", "instance_number", "total", "start", "next_start",
             "name", "tls", "move_destination", "protocol", "completion_flag", "verification_flag",
             "intercept", "slope", "type", "stack_id", "in_stack_position", "temporal_position",
-            "dimension_index",
+            "dimension_index", "steps", "frame_time_ms", "frame_time_source", "note",
         ),
         KEEP,
     ),
 }  # fmt: skip
 MAX_REMEMBERED: Final = 50  # accession numbers, study IDs and other IDs kept per patient
 _TAG_KEY: Final = re.compile(r"\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)")
-_UID_SHAPE: Final = re.compile(r"[0-9]+(\.[0-9]+)+")
 
 
 @dataclass(frozen=True)
@@ -192,8 +191,10 @@ class Answer:
 
     def _picture(self, item: dict[str, Any]) -> dict[str, Any]:
         mime = str(item.get("mimeType"))
+        frame = item.get("frame")
         return {
             "uid": self._uid(str(item["uid"]), self._patient),
+            **({"frame": frame} if isinstance(frame, int) and not isinstance(frame, bool) else {}),
             "mimeType": mime,
             "data": without_text(str(item.get("data", "")), mime),
         }
@@ -225,6 +226,7 @@ class Answer:
         birth = _one(ds.get("PatientBirthDate"))
         if birth:
             self._births.add(birth)
+        self._harvest_odd_uids(ds, patient)
         own = _one(ds.get("PatientName"))
         if own:
             self._known[own] = self._p.name(patient)
@@ -236,6 +238,15 @@ class Answer:
             for part in words + [piece for word in words if "-" in word for piece in word.split("-")]:
                 if len(part.strip(".")) >= 2:
                     self._known.setdefault(part.strip("."), "[name]")
+
+    def _harvest_odd_uids(self, ds: Mapping[str, Any], patient: str | None) -> None:
+        """UIDs that are not digits and dots (some PACS hold hexadecimal ones): free text would not
+        spot them as UIDs, so they are replaced as known values."""
+        for key, value in ds.items():
+            if _is_ui(key):
+                for uid in _many(value):
+                    if not uid.replace(".", "").isdigit() and not annex_e.registered(uid):
+                        self._known[uid] = self._token(pseudonyms.UID, uid, patient or self._patient)
 
     def _remember_identity(self, patient: str, ds: Mapping[str, Any]) -> None:
         """Keep what identifies `patient` in `ds`, so that later calls about it can clean text."""
@@ -366,8 +377,8 @@ class Answer:
     def _uid(self, uid: str, patient: str | None) -> str:
         if not uid or annex_e.registered(uid):
             return uid
-        if not _UID_SHAPE.fullmatch(uid):  # a name where a UID was expected: cleaned as text
-            return self._clean(uid, patient)
+        # Any other value is an identifier, whatever its shape: some PACS hold hexadecimal or
+        # UUID-like "UIDs", and they identify as well as digits do.
         return self._token(pseudonyms.UID, uid, patient or self._patient)
 
     def _shift(self, value: str, patient: str | None) -> str | None:
@@ -431,6 +442,11 @@ def _map(value: Any, change: Callable[[str], Any]) -> Any:
     if isinstance(value, list):
         return [change(v) if isinstance(v, str) else v for v in value]
     return change(value) if isinstance(value, str) else value
+
+
+def _is_ui(keyword: str) -> bool:
+    tag = tag_for_keyword(keyword) if keyword[:1].isupper() else None
+    return tag is not None and dictionary_VR(tag) == "UI"
 
 
 def _is_pn(keyword: str) -> bool:

@@ -20,14 +20,16 @@ from pydicom.filereader import read_dataset
 from pydicom.uid import UID
 
 from dicom_mcp.errors import NotRenderable, ReportUnreadable
+from dicom_mcp.model.instances import DICOM_JSON
 from dicom_mcp.privacy.pixels import refusal
 from dicom_mcp.reading import attributes
 from dicom_mcp.reading.header import header
 from dicom_mcp.reading.identity import identity
 from dicom_mcp.reading.image import render
-from dicom_mcp.reading.pictures import picture
+from dicom_mcp.reading.pictures import cine, frame_count, frame_pictures, picture
 from dicom_mcp.reading.report import report
 from dicom_mcp.reading.structure import TooComplex, check_shape
+from dicom_mcp.sandbox.metadata import NotMetadata, from_metadata
 
 UNREADABLE: Final = "unreadable"
 NOT_RENDERABLE: Final = "not_renderable"
@@ -115,9 +117,15 @@ def chosen(blobs: list[tuple[bytes, str]], expected: dict[str, str]) -> Dataset:
 
 
 def parsed(data: bytes, syntax: str) -> Dataset:
-    """The dataset of `data`, encoded in `syntax` ("" for a file whose encoding must be guessed)."""
+    """The dataset of `data`, encoded in `syntax` ("" for a file whose encoding must be guessed,
+    DICOM_JSON for WADO-RS metadata)."""
     if not syntax:
         return dcmread(BytesIO(data), force=True)
+    if syntax == DICOM_JSON:  # an instance's WADO-RS metadata
+        try:
+            return from_metadata(data)
+        except (TooComplex, NotMetadata) as exc:
+            raise JobFailed(UNREADABLE, str(exc)) from None
     uid = UID(syntax)
     try:
         check_shape(data, implicit_vr=uid.is_implicit_VR, little_endian=uid.is_little_endian)
@@ -151,6 +159,8 @@ def _render(ds: Dataset, options: dict[str, Any]) -> Outcome:
 
 
 def _picture(ds: Dataset, options: dict[str, Any]) -> Outcome:
+    if options.get("frames") is not None:
+        return _frame_pictures(ds, options)
     shown = picture(
         ds,
         center=options.get("center"),
@@ -161,6 +171,40 @@ def _picture(ds: Dataset, options: dict[str, Any]) -> Outcome:
         pixels_left=None if options.get("pixels_left") is None else int(options["pixels_left"]),
     )
     return Outcome({"summary": shown.summary, "mime_type": shown.mime_type}, shown.data)
+
+
+def _frame_pictures(ds: Dataset, options: dict[str, Any]) -> Outcome:
+    """Several frames of the one instance (`pictures.frame_pictures`): each picture's bytes in turn."""
+    shown = frame_pictures(
+        ds,
+        [int(frame) for frame in options["frames"]],
+        center=options.get("center"),
+        width=options.get("width"),
+        max_size=int(options["max_size"]),
+        max_pixels=int(options["max_pixels"]),
+        pixels_left=int(options["pixels_left"]),
+        max_bytes=int(options["max_bytes"]),
+        max_total=int(options["max_total"]),
+    )
+    timing = cine(ds)
+    items = [
+        {"frame": s.frame, "reason": s.reason}
+        if s.picture is None
+        else {
+            "frame": s.frame,
+            "summary": s.picture.summary,
+            "mime_type": s.picture.mime_type,
+            "bytes": len(s.picture.data),
+            "frame_time_ms": timing.duration(s.frame) if timing else None,
+        }
+        for s in shown
+    ]
+    result = {
+        "number_of_frames": frame_count(ds),
+        "timing": timing.source if timing else None,
+        "frames": items,
+    }
+    return Outcome(result, b"".join(s.picture.data for s in shown if s.picture is not None))
 
 
 _JOBS: Final[dict[str, Callable[[Dataset, dict[str, Any]], Outcome]]] = {

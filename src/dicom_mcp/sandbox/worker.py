@@ -25,9 +25,11 @@ def main(argv: list[str]) -> int:
     logging.disable(logging.CRITICAL)  # pydicom and pypdf may quote what they parse
     from pydicom import config as pydicom_config  # noqa: PLC0415 - after the cap, as below
 
+    from dicom_mcp.reading.decoders import put_gdcm_last  # noqa: PLC0415 - as below
     from dicom_mcp.sandbox import jobs  # noqa: PLC0415 - imported after the cap: its libraries count against it
 
     pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
+    put_gdcm_last()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     frames.write(stdout, {"ready": True})
     while True:

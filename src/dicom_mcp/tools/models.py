@@ -98,6 +98,7 @@ class InstanceHeader(BaseModel):
         description="Keyword -> value; private elements as '(gggg,eeee)'; bulk data as a note of its size"
     )
     truncated: bool = Field(False, description="True when the header was cut at the server's size limit")
+    note: str | None = Field(None, description="What was not retrieved (pixel data of a large instance)")
 
 
 class Report(BaseModel):

@@ -15,6 +15,7 @@ from dicom_mcp.model.instances import Instance
 from dicom_mcp.model.target import Target
 from dicom_mcp.model.validation import check_uid
 from dicom_mcp.pacs import locate
+from dicom_mcp.reading.partial import without_pixels
 from dicom_mcp.sandbox import Expected
 from dicom_mcp.services import Services
 from dicom_mcp.tools.call import Call, tool_call
@@ -42,7 +43,8 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
         session: Session = None,
     ) -> InstanceHeader:
         """Read one instance's DICOM header (retrieved with C-GET; pixel data and other bulk data are
-        replaced by a note of their size). The SOP Instance UID alone is enough; parent UIDs save lookups."""
+        replaced by a note of their size; an instance of any size is read up to its pixel data).
+        The SOP Instance UID alone is enough; parent UIDs save lookups."""
         async with tool_call(services, ctx, "get_instance_metadata", "read", session) as call:
             uids = _checked(
                 sop_instance_uid=sop_instance_uid,
@@ -53,8 +55,12 @@ def register_reading_tools(server: MCPServer[Any], services: Services) -> None:
             where = await locate_instance(
                 services, call, sop_instance_uid, series_instance_uid, study_instance_uid
             )
-            async with fetched(services, call, call.node, where) as instances:
+            async with fetched(services, call, call.node, where, header_only=True) as instances:
                 made = await services.sandbox.header(instances, expected(where))
+            left = next((i.pixels_left for i in instances if i.pixels_left is not None), None)
+            if left is not None and left.sop == made.get("sop_instance_uid"):
+                call.fields["pixel_data"] = f"not retrieved: {left.how}"
+                made = without_pixels(made, left)
         return InstanceHeader.model_validate(made)
 
     async def read_report(
@@ -127,13 +133,14 @@ async def locate_instance(
 
 @asynccontextmanager
 async def fetched(
-    services: Services, call: Call, target: Target | None, where: locate.Located
+    services: Services, call: Call, target: Target | None, where: locate.Located, header_only: bool = False
 ) -> AsyncIterator[list[Instance]]:
-    """The located instance(s), retrieved into memory within the call's budget, for the block only."""
+    """The located instance(s), retrieved into memory within the call's budget, for the block only
+    (with `header_only`, one too large for it without its pixel data: `Backend.get`)."""
     if target is None:
         raise AssertionError("fetched() before the call's target was resolved")
     with services.metrics.timed(target, "c-get"):
-        instances = await where.fetch(services.client, target, call.budget)
+        instances = await where.fetch(services.client, target, call.budget, header_only)
     call.fields["instances"] = call.fields.get("instances", 0) + len(instances)
     try:
         yield instances

@@ -9,7 +9,7 @@ within a budget per result, because some hosts refuse results near 1 MB.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any, Final
 
@@ -18,30 +18,22 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from dicom_mcp.errors import InvalidQuery
-from dicom_mcp.model.retrievals import Keys
-from dicom_mcp.model.sopclasses import likely
+from dicom_mcp.errors import InvalidQuery, NothingFound
 from dicom_mcp.model.validation import check_uid
-from dicom_mcp.pacs.locate import Located
-from dicom_mcp.reading.pictures import Picture
 from dicom_mcp.services import Services
-from dicom_mcp.tools.call import Call, tool_call
-from dicom_mcp.tools.errors import ITEM_FAILURES, item_reason
+from dicom_mcp.tools.call import tool_call
 from dicom_mcp.tools.params import Session, WindowCenter, WindowWidth, described
-from dicom_mcp.tools.reading import expected, fetched
+from dicom_mcp.tools.viewer_pictures import PICTURE_BUDGET, RESULT_BUDGET, Pictures, Request
 from dicom_mcp.viewer import study, viewer_html
 from dicom_mcp.viewer.models import FramesResult, SeriesItem, StudyView, ThumbnailsResult
-from dicom_mcp.viewer.results import Shown, images_meta, pack_frames, pack_thumbnails, study_text
+from dicom_mcp.viewer.results import images_meta, pack_frames, pack_thumbnails, series_stack, study_text
 
 VIEWER_URI: Final = "ui://dicom-mcp/viewer"
 READ_ONLY: Final = ToolAnnotations(read_only_hint=True, open_world_hint=True)
-# Base64 characters of pictures in one result, and in one picture: well under the 1 MB some hosts
-# accept for a whole result (base64 is 4/3 of the bytes; the JSON around it is a few kB).
-RESULT_BUDGET: Final = 600_000
-PICTURE_BUDGET: Final = 300_000
 THUMBNAIL_SIZE: Final = 128
 MAX_THUMBNAILS: Final = 24  # series per viewer_thumbnails call
-MAX_FRAMES: Final = 10  # instances per viewer_frames call
+MAX_FRAMES: Final = 10  # instances or frames per viewer_frames call
+__all__ = ["PICTURE_BUDGET", "RESULT_BUDGET", "VIEWER_URI", "viewer_app"]
 
 StudyUid = Annotated[
     str, Field(description="Study Instance UID of the study the viewer shows", min_length=1, max_length=64)
@@ -49,58 +41,10 @@ StudyUid = Annotated[
 SeriesUid = Annotated[
     str, Field(description="Series Instance UID of one of its series", min_length=1, max_length=64)
 ]
-
-
-class Pictures:
-    """Fetch and render instances for the viewer, one at a time, each within PICTURE_BUDGET.
-
-    One at a time: a call then holds one instance in memory, and its pixel budget (the most
-    pixels one render may decode, DICOM_MCP_RENDER_MAX_PIXELS) is spent in a known order.
-    """
-
-    def __init__(self, services: Services) -> None:
-        self._services = services
-
-    async def show(
-        self,
-        call: Call,
-        keys: tuple[str, str],
-        entry: study.InstanceEntry,
-        modality: str | None,
-        window: tuple[float | None, float | None],
-        max_size: int,
-    ) -> Shown:
-        """C-GET one instance and render it; a failure of this one instance becomes its reason."""
-        services, settings = self._services, self._services.settings
-        left = settings.render_max_pixels - call.pixels
-        if left <= 0:
-            return Shown(
-                entry,
-                reason=f"this call's budget of {settings.render_max_pixels} decoded pixels "
-                "(DICOM_MCP_RENDER_MAX_PIXELS) is spent: ask for fewer frames at once",
-            )
-        where = Located(Keys(keys[0], keys[1], entry.uid), likely(entry.sop_class, modality), entry.sop_class)
-        try:
-            async with fetched(services, call, call.node, where) as instances:
-                made = await services.sandbox.picture(
-                    instances,
-                    expected(where),
-                    center=window[0],
-                    width=window[1],
-                    max_size=min(max_size, settings.render_max_size),
-                    max_pixels=settings.render_max_pixels,
-                    pixels_left=left,
-                    max_bytes=PICTURE_BUDGET * 3 // 4,
-                )
-        except ITEM_FAILURES as exc:
-            return Shown(entry, reason=item_reason(exc))
-        summary = made.result["summary"]
-        call.pixels += int(summary["rows"]) * int(summary["columns"])
-        return Shown(entry, Picture(made.payload, str(made.result["mime_type"]), summary))
-
-    async def show_all(self, jobs: Sequence[Callable[[], Awaitable[Shown]]]) -> list[Shown]:
-        """Run `jobs` in their order, one after the other."""
-        return [await job() for job in jobs]
+SopUid = Annotated[
+    str | None,
+    Field(description="One instance of the series: step through its frames", min_length=1, max_length=64),
+]
 
 
 def _open_study_viewer(services: Services) -> Callable[..., Awaitable[CallToolResult]]:
@@ -131,6 +75,7 @@ def _open_study_viewer(services: Services) -> Callable[..., Awaitable[CallToolRe
                     modality=s.modality,
                     series_description=s.description,
                     instances=s.instances,
+                    number_of_frames=s.frames,
                     kind=s.kind,
                 )
                 for s in entries
@@ -177,11 +122,8 @@ def _viewer_thumbnails(services: Services, pictures: Pictures) -> Callable[..., 
                 partial(
                     pictures.show,
                     call,
-                    (study_instance_uid, s.uid),
+                    Request((study_instance_uid, s.uid), s.modality, (None, None), THUMBNAIL_SIZE),
                     entry,
-                    s.modality,
-                    (None, None),
-                    THUMBNAIL_SIZE,
                 )
                 for s, entry in middles
             ]
@@ -208,8 +150,9 @@ def _viewer_frames(services: Services, pictures: Pictures) -> Callable[..., Awai
         ctx: Context[Any, Any],
         study_instance_uid: StudyUid,
         series_instance_uid: SeriesUid,
-        start: Annotated[int, Field(description="Position of the first instance, from 0", ge=0)] = 0,
-        count: Annotated[int, Field(description="How many instances", ge=1, le=MAX_FRAMES)] = 5,
+        sop_instance_uid: SopUid = None,
+        start: Annotated[int, Field(description="First position (instance, or frame), from 0", ge=0)] = 0,
+        count: Annotated[int, Field(description="How many positions", ge=1, le=MAX_FRAMES)] = 5,
         window_center: WindowCenter = None,
         window_width: WindowWidth = None,
         max_size: Annotated[
@@ -217,10 +160,13 @@ def _viewer_frames(services: Services, pictures: Pictures) -> Callable[..., Awai
         ] = 512,
         session: Session = None,
     ) -> Annotated[CallToolResult, FramesResult]:
-        """For the study viewer: a window of a series' instances, in instance-number order, each rendered in
-        the given window or its own (pictures in `_meta`)."""
+        """For the study viewer: a window of a series' instances in instance-number order, or of the frames
+        of one instance (sop_instance_uid, or a series of one instance), each rendered in the given window
+        or its own (pictures in `_meta`)."""
         async with tool_call(services, ctx, "viewer_frames", "read", session) as call:
             uids = {"study_instance_uid": study_instance_uid, "series_instance_uid": series_instance_uid}
+            if sop_instance_uid is not None:
+                uids["sop_instance_uid"] = sop_instance_uid
             call.fields.update(keys={k: check_uid(k, v) for k, v in uids.items()}, start=start, count=count)
             if (window_center is None) != (window_width is None):
                 raise InvalidQuery("window_center and window_width go together: give both, or neither")
@@ -229,7 +175,8 @@ def _viewer_frames(services: Services, pictures: Pictures) -> Callable[..., Awai
                 listed = await study.instances_of(
                     services.client, target, study_instance_uid, series_instance_uid
                 )
-            window = listed.entries[start : start + count]
+            one = _one_instance(listed, sop_instance_uid)
+            window = [one] if one else listed.entries[start : start + count]
             if not window:
                 raise InvalidQuery(
                     f"start must be below {len(listed.entries)}, the number of instances in the series"
@@ -239,14 +186,21 @@ def _viewer_frames(services: Services, pictures: Pictures) -> Callable[..., Awai
                 modality = await study.modality_of(
                     services.client, target, study_instance_uid, series_instance_uid
                 )
-            keys = (study_instance_uid, series_instance_uid)
-            jobs = [
-                partial(pictures.show, call, keys, entry, modality, (window_center, window_width), max_size)
-                for entry in window
-            ]
-            result, images = pack_frames(uids, listed, start, await pictures.show_all(jobs), RESULT_BUDGET)
-            call.fields.update(instances=len(result.frames))
-        text = f"{len(result.frames)} of {result.total} instances ({result.bytes} bytes) for the study viewer"
+            request = Request(
+                (study_instance_uid, series_instance_uid), modality, (window_center, window_width), max_size
+            )
+            if one is not None:
+                shown, stack = await pictures.frames(call, request, one, start, count)
+            else:
+                jobs = [partial(pictures.show, call, request, entry) for entry in window]
+                shown, stack = await pictures.show_all(jobs), series_stack(listed)
+            result, images = pack_frames(uids, stack, start, shown, RESULT_BUDGET)
+            shown_count = (
+                {"instances": 1, "frames": len(result.frames)} if one else {"instances": len(result.frames)}
+            )
+            call.fields.update(shown_count)
+        what = "frames of one instance" if one else "instances"
+        text = f"{len(result.frames)} of {result.total} {what} ({result.bytes} bytes) for the study viewer"
         return CallToolResult(
             content=[TextContent(type="text", text=text)],
             structured_content=result.model_dump(mode="json"),
@@ -254,6 +208,20 @@ def _viewer_frames(services: Services, pictures: Pictures) -> Callable[..., Awai
         )
 
     return viewer_frames
+
+
+def _one_instance(listed: study.Instances, sop_uid: str | None) -> study.InstanceEntry | None:
+    """The instance whose frames are asked for: the one named, or a series' only instance.
+
+    Raises:
+        NothingFound: the series has no instance with that SOP Instance UID.
+    """
+    if sop_uid is None:
+        return listed.entries[0] if len(listed.entries) == 1 else None
+    for entry in listed.entries:
+        if entry.uid == sop_uid:
+            return entry
+    raise NothingFound("the series has no instance with that SOP Instance UID")
 
 
 def viewer_app(services: Services) -> Apps:

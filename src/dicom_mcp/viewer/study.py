@@ -44,6 +44,7 @@ class SeriesEntry:
     description: str | None
     instances: int | None
     kind: Kind
+    frames: int | None = None  # of its one instance, when the PACS says
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class InstanceEntry:
     uid: str
     number: int | None
     sop_class: str | None
+    frames: int | None = None  # Number of Frames, when the PACS says
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ async def series_of(client: Finder, target: Target, study_uid: str) -> tuple[lis
     """The study's series by series number (at most MAX_SERIES), and whether there were more.
 
     A PACS that does not count a series' instances (dcmqrscp) is asked for them; so is an "OT"
-    series, which may hold secondary captures or encapsulated documents.
+    series, which may hold secondary captures or encapsulated documents, and an image series of
+    one instance, which may be a multi-frame one (its Number of Frames, where the PACS keeps it).
 
     Raises:
         NothingFound: the PACS has no such study.
@@ -99,14 +102,17 @@ async def series_of(client: Finder, target: Target, study_uid: str) -> tuple[lis
         modality = (_text(match, "Modality") or "").upper() or None
         count = _number(match, "NumberOfSeriesRelatedInstances")
         kind = _kind_of_modality(modality)
-        if count is None or modality == "OT":
+        frames = None
+        if count is None or modality == "OT" or (count == 1 and kind == "image"):
             listed = await instances_of(client, target, study_uid, uid)
             count = len(listed.entries)
             classes = {i.sop_class for i in listed.entries}
             if classes and classes <= REPORT_CLASSES:
                 kind = "report"
+            frames = listed.entries[0].frames if count == 1 else None
         description = _text(match, "SeriesDescription")
-        entries.append(SeriesEntry(uid, _number(match, "SeriesNumber"), modality, description, count, kind))
+        number = _number(match, "SeriesNumber")
+        entries.append(SeriesEntry(uid, number, modality, description, count, kind, frames))
     entries.sort(key=lambda s: (s.number is None, s.number or 0, s.uid))
     return entries, len(found.matches) > MAX_SERIES or found.truncated
 
@@ -124,10 +130,15 @@ async def instances_of(client: Finder, target: Target, study_uid: str, series_ui
         NothingFound: the PACS has no instance in that series.
     """
     matching = (("StudyInstanceUID", study_uid), ("SeriesInstanceUID", series_uid))
-    query = Query(Level.INSTANCE, matching, ("SOPInstanceUID", "InstanceNumber", "SOPClassUID"))
-    found = await client.find(target, query, MAX_INSTANCES)
+    keys = ("SOPInstanceUID", "InstanceNumber", "SOPClassUID", "NumberOfFrames")
+    found = await client.find(target, Query(Level.INSTANCE, matching, keys), MAX_INSTANCES)
     entries = [
-        InstanceEntry(uid, _number(match, "InstanceNumber"), _text(match, "SOPClassUID"))
+        InstanceEntry(
+            uid,
+            _number(match, "InstanceNumber"),
+            _text(match, "SOPClassUID"),
+            _number(match, "NumberOfFrames"),
+        )
         for match in found.matches
         if (uid := _text(match, "SOPInstanceUID")) is not None
     ]

@@ -8,10 +8,20 @@ Blocking functions for `client.py`'s worker threads, which hold each association
     exchange.py     the next DIMSE message, with both timeouts; accepted contexts
     find.py         C-ECHO, C-FIND
     retrieve.py     C-GET into memory, C-MOVE to a destination AE
-    responses.py    C-FIND responses read from their bytes (put in place by reactor.install)
+    responses.py    C-FIND responses read from their bytes, messages bounded and cut short as they
+                    arrive (put in place by reactor.install)
 """
 
-from dicom_mcp.dimse.scu.association import VERIFICATION, Channel, abort, associate, build_ae, close, usable
+from dicom_mcp.dimse.scu.association import (
+    VERIFICATION,
+    Channel,
+    abort,
+    associate,
+    build_ae,
+    close,
+    stopped,
+    usable,
+)
 from dicom_mcp.dimse.scu.find import Found, echo, find
 from dicom_mcp.dimse.scu.retrieve import Retrieved, get, get_contexts, move, move_contexts
 
@@ -30,5 +40,6 @@ __all__ = [
     "get_contexts",
     "move",
     "move_contexts",
+    "stopped",
     "usable",
 ]

@@ -81,6 +81,12 @@ class _Probe:
         )
 
 
+# The most we ask a PACS to put in one PDU: 1 MiB for retrievals (Orthanc then sends 128 KiB, its
+# own cap), pynetdicom's 16 KiB otherwise. The reactor refuses any PDU over 16 MiB whatever we say.
+RETRIEVE_MAX_PDU: Final = 1 << 20
+DEFAULT_MAX_PDU: Final = 16382
+
+
 def build_ae(calling_ae_title: str, *, connect: float, acse: float, dimse: float, network: float) -> AE:
     """The one application entity every association is requested from, with every timeout set."""
     ae = AE(ae_title=calling_ae_title)
@@ -122,6 +128,8 @@ def associate(
                 ae_title=target.ae_title,
                 ext_neg=list(roles) or None,
                 evt_handlers=handlers,
+                # Retrievals receive instances: larger PDUs mean fewer pieces to gather (PS3.8 9.3.1).
+                max_pdu=RETRIEVE_MAX_PDU if contexts is not None else DEFAULT_MAX_PDU,
                 tls_args=tls_arguments(target),
             )
         except socket.gaierror as exc:  # pynetdicom resolves the name before its own error handling
@@ -154,12 +162,17 @@ def close(channel: Channel, graceful: bool) -> None:
     assoc = channel.assoc
     state = assoc.dul.state_machine.current_state
     with suppress(Exception):  # best effort: the operation's outcome is already decided
-        if state == _CLOSED:
+        if state == _CLOSED or getattr(assoc.dimse, "hung_up", False):  # responses.py aborted it
             assoc.kill()
         elif state == _ESTABLISHED and graceful:
             assoc.release()
         else:
             assoc.abort()
+
+
+def stopped(channel: Channel) -> bool:
+    """Whether a message was cut short or refused on it (`responses.py`): it can only be aborted."""
+    return bool(getattr(channel.assoc.dimse, "stopped", False))
 
 
 def abort(channel: Channel) -> None:

@@ -9,14 +9,20 @@ Received instances stay in memory, never on disk, as encoded bytes (`instances.p
 counted against the call's byte budget before it is kept, deflated ones piece by piece as they
 inflate, and a message still arriving is counted as its fragments come (`responses.py`), so a
 PACS that sends more than the budget is stopped before it is held.
+
+A header-only C-GET (get_instance_metadata) takes an instance too large for the budget only up to
+its top-level pixel data (`responses.py` cuts it there and aborts the association): the C-GET
+ends at once, and the instance is the dataset without its pixel data (`PixelsLeft` says
+what was left). Smaller instances, and those without pixel data, are taken as any other.
 """
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import Final
+from typing import Any, Final
 
 from pydicom.uid import (
     JPEG2000,
@@ -42,8 +48,9 @@ from dicom_mcp.dimse import failures
 from dicom_mcp.dimse.identifiers import encode_keys
 from dicom_mcp.dimse.scu.association import Channel
 from dicom_mcp.dimse.scu.exchange import check_response, context_for, next_message, next_response, syntax_of
+from dicom_mcp.dimse.scu.responses import Cut
 from dicom_mcp.errors import DicomError, PacsError
-from dicom_mcp.model.instances import Instance, Malformed, received
+from dicom_mcp.model.instances import Instance, Malformed, PixelsLeft, received
 from dicom_mcp.model.retrievals import STUDY_ROOT_GET, STUDY_ROOT_MOVE, Keys
 from dicom_mcp.model.target import Target
 from dicom_mcp.pacs.backend import Moved
@@ -81,6 +88,39 @@ class Retrieved:
     failed: int = 0
     warning: int = 0
     refused: DicomError | None = None  # why the C-GET was cancelled (the budget), if it was
+    stopped: bool = False  # a header-only C-GET stopped at an instance's pixel data (and aborted)
+
+
+STOPPED_BY_ABORT: Final = "stopped at the pixel data (the C-GET's association was aborted)"
+
+
+class _Headers:
+    """A header-only C-GET's reader (`responses.HeaderOnly`): an instance may be taken whole while
+    the budget lasts; one stopped at its pixel data goes to the C-GET's own queue."""
+
+    def __init__(self, messages: queue.Queue[Any], budget: Budget, sop_uid: str | None) -> None:
+        self._messages, self._budget, self._sop_uid = messages, budget, sop_uid
+
+    def room(self, command: Any) -> int | None:
+        if self._sop_uid is not None and sop_uid_of(command) != self._sop_uid:
+            return None  # not the instance asked for: taken whole or refused, as any other
+        return self._budget.remaining
+
+    def cut(self, cut: Cut) -> None:
+        self._messages.put((cut.context_id, cut))
+
+
+def header_instance(cut: Cut, syntax: str, take: Callable[[int], None], how: str) -> Instance:
+    """The instance of a C-STORE cut at its pixel data: the dataset before it, counted with `take`."""
+    take(len(cut.data))
+    pixels = cut.pixels
+    left = PixelsLeft(how, sop_uid_of(cut.command), pixels.keyword, pixels.vr, pixels.length)
+    return Instance(cut.data, syntax, left)
+
+
+def sop_uid_of(command: Any) -> str:
+    """The Affected SOP Instance UID of a C-STORE-RQ's command set."""
+    return str(getattr(command, "AffectedSOPInstanceUID", "") or "")
 
 
 def get_contexts(
@@ -104,9 +144,18 @@ def move_contexts() -> list[PresentationContext]:
 
 
 def get(
-    channel: Channel, target: Target, keys: Keys, give_up: float, dimse_timeout: float, budget: Budget
+    channel: Channel,
+    target: Target,
+    keys: Keys,
+    give_up: float,
+    dimse_timeout: float,
+    budget: Budget,
+    header_only: bool = False,
 ) -> Retrieved:
     """One C-GET; every instance the PACS sends is kept, as bytes, while `budget` lasts.
+
+    With `header_only`, an instance too large for the budget is kept up to its pixel data, and
+    the C-GET ends there (`stopped`; its association was aborted).
 
     Raises:
         RetrieveTooLarge: the instances passed the call's budget (the C-GET was cancelled).
@@ -118,6 +167,8 @@ def get(
     request.MessageID, request.AffectedSOPClassUID, request.Priority = 1, STUDY_ROOT_GET, 2
     request.Identifier = BytesIO(encode_keys(keys, syntax))
     assoc.dimse.byte_limit = lambda: budget.remaining + COMMAND_SLACK  # type: ignore[attr-defined]
+    if header_only:
+        assoc.dimse.header_only = _Headers(assoc.dimse.msg_queue, budget, keys.instance)  # type: ignore[attr-defined]
     assoc.dimse.send_msg(request, context_id)
     got = Retrieved()
     while True:
@@ -132,6 +183,12 @@ def get(
         if isinstance(message, C_STORE):
             _store(channel, store_context, message, got, budget, (context_id, target.describe()))
             continue
+        if isinstance(message, Cut):  # the instance asked for, up to its pixel data (responses.py)
+            stored = syntax_of(assoc, store_context) or ExplicitVRLittleEndian
+            take = lambda size: budget.take(size, target.describe())  # noqa: E731
+            got.instances.append(header_instance(message, stored, take, STOPPED_BY_ABORT))
+            got.stopped = True
+            return got
         response, status = check_response(message, target, C_GET, 1)
         if status in failures.PENDING:
             continue

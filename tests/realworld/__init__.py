@@ -1,0 +1,1 @@
+"""Files no one here wrote: the vendor and toolkit images pydicom and pydicom-data ship on PyPI."""
