@@ -656,7 +656,7 @@ def test_a_field_nobody_classified_is_left_out(caplog: pytest.LogCaptureFixture)
 
 def test_an_answer_learns_each_patients_identifying_values() -> None:
     _, rewriter = rewrite(tool_answer(query_result(study_match())))
-    assert rewriter.identities == {
+    assert rewriter.identities.by_patient == {
         PATIENT: {
             "PatientID": PATIENT,
             "PatientName": NAME,

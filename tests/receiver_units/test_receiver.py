@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from dicom_mcp.dimse.receiver import NOT_AUTHORIZED, OUT_OF_RESOURCES, SUCCESS, Receiver, addresses_of
+from dicom_mcp.dimse.receiver import Receiver, addresses_of
+from dicom_mcp.dimse.waits import NOT_AUTHORIZED, OUT_OF_RESOURCES, SUCCESS
 from dicom_mcp.errors import RetrieveTooLarge
 from dicom_mcp.pacs.budget import Budget
 from tests.receiver_units.peers import LOOPBACK, PACS_AE, SERVICE_AE, Sent, ct, store, wire_bytes

@@ -17,7 +17,8 @@ from contextlib import contextmanager
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit
 
-from dicom_mcp.dimse.receiver import MAX_CLAIMS, NOT_AUTHORIZED, OUT_OF_RESOURCES, SUCCESS, Receiver, Waits
+from dicom_mcp.dimse.receiver import Receiver
+from dicom_mcp.dimse.waits import MAX_CLAIMS, NOT_AUTHORIZED, OUT_OF_RESOURCES, SUCCESS, Waits
 from dicom_mcp.errors import RetrieveTooLarge, ServiceBusy, StoreUnavailable
 from dicom_mcp.pacs.budget import Budget
 from dicom_mcp.state.moves import CHUNK, DEFAULT_PREFIX, MoveRelay

@@ -15,8 +15,8 @@ from contextlib import ExitStack
 import pytest
 from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from dicom_mcp.dimse import receiver
-from dicom_mcp.dimse.receiver import (
+from dicom_mcp.dimse import waits as waits_module
+from dicom_mcp.dimse.waits import (
     CANNOT_UNDERSTAND,
     MAX_MESSAGE_ID,
     NOT_AUTHORIZED,
@@ -276,7 +276,7 @@ def test_message_ids_are_those_a_dicom_message_id_can_hold() -> None:
 
 
 def test_when_every_message_id_is_held_a_new_waiter_is_busy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(receiver, "MAX_MESSAGE_ID", 50)  # the full 65,535 only costs time
+    monkeypatch.setattr(waits_module, "MAX_MESSAGE_ID", 50)  # the full 65,535 only costs time
     waits = Waits()
     with ExitStack() as stack:
         held = {stack.enter_context(waits.waiting(None, Budget(1000), "PACS")).message_id for _ in range(50)}

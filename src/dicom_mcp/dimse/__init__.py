@@ -9,4 +9,7 @@ reactor.py      the process-wide set-up: quiet logging, an event-driven reactor,
                 PDUs, every patched or relied-on pynetdicom method fingerprinted
 failures.py     DIMSE statuses and association outcomes put into words
 tls.py          TLS contexts per node
+receiver.py     the Storage SCP that takes what a C-MOVE sends to this service
+waits.py        the retrievals waiting for those instances, by C-MOVE Message ID
+by_move.py      which way each PACS is read (C-GET, or C-MOVE to the receiver)
 """

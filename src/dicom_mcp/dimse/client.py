@@ -40,8 +40,9 @@ from dicom_mcp.dimse.by_move import Modes, not_offered, refuses_get, unreached
 from dicom_mcp.dimse.live import Live
 from dicom_mcp.dimse.opener import Opener
 from dicom_mcp.dimse.pool import Lease, Pool
-from dicom_mcp.dimse.receiver import Receiver, Waiter
+from dicom_mcp.dimse.receiver import Receiver
 from dicom_mcp.dimse.scu import Channel
+from dicom_mcp.dimse.waits import Waiter
 from dicom_mcp.errors import (
     Dropped,
     GetNotOffered,

@@ -28,11 +28,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
 
-from pydicom.datadict import dictionary_VR, tag_for_keyword
-
 from dicom_mcp.privacy import annex_e, pseudonyms
 from dicom_mcp.privacy.annex_e import Action
 from dicom_mcp.privacy.disclosure import Disclosure
+from dicom_mcp.privacy.identities import Identities, one
 from dicom_mcp.privacy.pixels import without_text
 from dicom_mcp.privacy.pseudonyms import Pseudonymiser
 from dicom_mcp.privacy.text import Cleaner
@@ -88,7 +87,6 @@ FIELDS: Final[Mapping[str, str]] = {
         KEEP,
     ),
 }  # fmt: skip
-MAX_REMEMBERED: Final = 50  # accession numbers, study IDs and other IDs kept per patient
 _TAG_KEY: Final = re.compile(r"\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)")
 
 
@@ -130,24 +128,21 @@ class Answer:
         self._pictures_meta = pictures_meta
         self._filter = date_filter
         self.emitted: Emitted = {}
-        self._known: dict[str, str] = dict(originals)
-        self._births: set[str] = set()
-        self._patients: set[str] = {patient} if patient else set()
         self._cleaner: Cleaner | None = None
-        self.identities: dict[str, dict[str, Any]] = {}  # patient ID -> its identifying values
+        self.identities = Identities(self._token, pseudonymiser.name, originals, patient)
         for facts in [identity or {}, *disclosure.facts]:
-            self._harvest_dataset(facts)
+            self.identities.harvest_dataset(facts)
 
     # --- the whole answer -----------------------------------------------------------------------
 
     def rewrite(self, answer: dict[str, Any]) -> dict[str, Any]:
         """The answer as the pseudonymised caller gets it."""
-        self._harvest(answer.get("structuredContent"))
+        self.identities.harvest(answer.get("structuredContent"))
         for block in answer.get("content") or []:
             if block.get("type") == "text":
-                self._harvest(_json_or_none(block.get("text")))
-        if self._patient is None and len(self._patients) == 1:
-            self._patient = next(iter(self._patients))
+                self.identities.harvest(_json_or_none(block.get("text")))
+        if self._patient is None and len(self.identities.patients) == 1:
+            self._patient = next(iter(self.identities.patients))
         rewritten = ("structuredContent", "content", "_meta")
         out: dict[str, Any] = {k: self._plain(v) for k, v in answer.items() if k not in rewritten}
         if answer.get("structuredContent") is not None:
@@ -199,66 +194,6 @@ class Answer:
             "data": without_text(str(item.get("data", "")), mime),
         }
 
-    # --- harvesting identities ------------------------------------------------------------------
-
-    def _harvest(self, value: Any) -> None:
-        if isinstance(value, list):
-            for item in value:
-                self._harvest(item)
-        elif isinstance(value, dict):
-            if any(tag_for_keyword(key) is not None for key in value if key[:1].isupper()):
-                self._harvest_dataset(value)
-            for item in value.values():
-                if isinstance(item, dict | list):
-                    self._harvest(item)
-
-    def _harvest_dataset(self, ds: Mapping[str, Any]) -> None:
-        patient = _one(ds.get("PatientID"))
-        if patient:
-            self._patients.add(patient)
-            self._known[patient] = self._token(pseudonyms.PATIENT_ID, patient, patient)
-            self._remember_identity(patient, ds)
-        for keyword, kind in (("AccessionNumber", pseudonyms.ACCESSION), ("StudyID", pseudonyms.STUDY_ID)):
-            for value in _many(ds.get(keyword)):
-                self._known[value] = self._token(kind, value, patient or self._patient)
-        for other in _many(ds.get("OtherPatientIDs")):
-            self._known[other] = "[ID]"
-        birth = _one(ds.get("PatientBirthDate"))
-        if birth:
-            self._births.add(birth)
-        self._harvest_odd_uids(ds, patient)
-        own = _one(ds.get("PatientName"))
-        if own:
-            self._known[own] = self._p.name(patient)
-        names = [own] if own else []
-        names += _many(ds.get("names"))
-        names += [n for key, value in ds.items() if _is_pn(key) for n in _many(value)]
-        for name in names:
-            words = re.split(r"[\^=\s,]+", name)  # Smith-Jones, and Smith and Jones
-            for part in words + [piece for word in words if "-" in word for piece in word.split("-")]:
-                if len(part.strip(".")) >= 2:
-                    self._known.setdefault(part.strip("."), "[name]")
-
-    def _harvest_odd_uids(self, ds: Mapping[str, Any], patient: str | None) -> None:
-        """UIDs that are not digits and dots (some PACS hold hexadecimal ones): free text would not
-        spot them as UIDs, so they are replaced as known values."""
-        for key, value in ds.items():
-            if _is_ui(key):
-                for uid in _many(value):
-                    if not uid.replace(".", "").isdigit() and not annex_e.registered(uid):
-                        self._known[uid] = self._token(pseudonyms.UID, uid, patient or self._patient)
-
-    def _remember_identity(self, patient: str, ds: Mapping[str, Any]) -> None:
-        """Keep what identifies `patient` in `ds`, so that later calls about it can clean text."""
-        kept = self.identities.setdefault(patient, {"PatientID": patient})
-        for keyword in ("PatientName", "PatientBirthDate"):
-            if _one(ds.get(keyword)):
-                kept[keyword] = _one(ds.get(keyword))
-        for keyword in ("OtherPatientIDs", "AccessionNumber", "StudyID"):
-            values = list(dict.fromkeys([*_many(kept.get(keyword)), *_many(ds.get(keyword))]))
-            if values:
-                kept[keyword] = values[-MAX_REMEMBERED:]
-
     # --- rewriting ------------------------------------------------------------------------------
 
     def _service(self, value: Any, patient: str | None = None) -> Any:
@@ -304,7 +239,7 @@ class Answer:
         """An object keyed by DICOM keyword, after annex_e."""
         if not isinstance(ds, dict):
             return None
-        patient = _one(ds.get("PatientID")) or patient or self._patient
+        patient = one(ds.get("PatientID")) or patient or self._patient
         out: dict[str, Any] = {}
         for key, value in ds.items():
             if _TAG_KEY.fullmatch(key):
@@ -327,7 +262,7 @@ class Answer:
                     [self._dataset(item, patient) for item in value] if isinstance(value, list) else None
                 )
             elif action is Action.AGE and "PatientAge" not in ds:
-                age = _age(_one(value), _one(ds.get("StudyDate")) or _one(ds.get("ContentDate")))
+                age = _age(one(value), one(ds.get("StudyDate")) or one(ds.get("ContentDate")))
                 if age:
                     out["PatientAge"] = age
         return out
@@ -407,7 +342,7 @@ class Answer:
     def _clean(self, text: str, patient: str | None) -> str:
         patient = patient or self._patient
         if self._cleaner is None:  # made once harvesting is over: what is known no longer grows
-            self._cleaner = Cleaner(self._known, self._births)
+            self._cleaner = Cleaner(self.identities.known, self.identities.births)
         days = self._p.offset(patient) if patient else None
         return self._cleaner.clean(text, days, lambda uid: self._uid(uid, patient))
 
@@ -426,32 +361,10 @@ def _json_or_none(text: Any) -> Any:
         return None
 
 
-def _one(value: Any) -> str | None:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return str(value) if isinstance(value, str | int) and str(value) else None
-
-
-def _many(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(v) for v in value if isinstance(v, str) and v]
-    return [value] if isinstance(value, str) and value else []
-
-
 def _map(value: Any, change: Callable[[str], Any]) -> Any:
     if isinstance(value, list):
         return [change(v) if isinstance(v, str) else v for v in value]
     return change(value) if isinstance(value, str) else value
-
-
-def _is_ui(keyword: str) -> bool:
-    tag = tag_for_keyword(keyword) if keyword[:1].isupper() else None
-    return tag is not None and dictionary_VR(tag) == "UI"
-
-
-def _is_pn(keyword: str) -> bool:
-    tag = tag_for_keyword(keyword) if keyword[:1].isupper() else None
-    return tag is not None and dictionary_VR(tag) == "PN"
 
 
 def _age(birth: str | None, at: str | None) -> str | None:

@@ -117,7 +117,7 @@ class ViewBoundary:
 def _entries(rewriter: Answer, pseudonymiser: Pseudonymiser) -> dict[tuple[str, str], Original]:
     """The reverse map's new entries: every token the answer holds, and what identifies each patient."""
     entries = {key: Original(value, patient) for key, (value, patient) in rewriter.emitted.items()}
-    for patient, known in rewriter.identities.items():
+    for patient, known in rewriter.identities.by_patient.items():
         key = (IDENTITY, pseudonymiser.token(PATIENT_ID, patient))
         entries[key] = Original(json.dumps(known, ensure_ascii=False), patient)
     return entries
