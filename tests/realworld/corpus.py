@@ -60,6 +60,10 @@ NOT_IMAGES = {
 }
 # Images refused with a clear error (the text it must contain), and why that is right.
 REFUSED = {
+    "badVR.dcm": (
+        "Number of Frames is not a whole number",
+        "its Number of Frames is '1A'; DCMTK reads 1, the service says why it does not guess",
+    ),
     "JPEG2000-embedded-sequence-delimiter.dcm": (
         "codestream declares 3722445056x1024 pixels",
         "a parser test: the bytes of a Sequence Delimitation Item overwrite its codestream's SIZ "
@@ -105,14 +109,6 @@ NO_REFERENCE = {
     "examples_jpeg2k.dcm": _NO_J2K,
     "gdcm-US-ALOKA-16.dcm": "DCMTK refuses its palette (Invalid element value)",
     "gdcm-US-ALOKA-16_big.dcm": "DCMTK refuses its palette (Invalid element value)",
-}
-# Where the service is still wrong, or refuses what DCMTK shows: each one checked to still be so,
-# so that a fix moves it to the compared files.
-KNOWN_GAPS = {
-    "OBXXXX1A_expb.dcm": "pydicom 3.0's apply_color_lut reads Palette LUT Data in the machine's byte "
-    "order: wrong colours for a big-endian instance",
-    "OBXXXX1A_expb_2frame.dcm": "as OBXXXX1A_expb.dcm",
-    "badVR.dcm": "Number of Frames '1A' (DCMTK reads 1): 'the instance could not be shown (ValueError)'",
 }
 
 

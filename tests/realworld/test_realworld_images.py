@@ -36,7 +36,6 @@ from testbeds.pacs.orthanc import run_orthanc
 from testbeds.service import run_service, service_env
 from tests.realworld.corpus import (
     COMPLETED,
-    KNOWN_GAPS,
     NO_PIXELS,
     NO_REFERENCE,
     NOT_IMAGES,
@@ -53,10 +52,10 @@ from tests.realworld.corpus import (
 )
 
 FILES = corpus()
-LISTS = (NOT_STORED, NOT_IMAGES, REFUSED, TWINS, NO_REFERENCE, KNOWN_GAPS)
+LISTS = (NOT_STORED, NOT_IMAGES, REFUSED, TWINS, NO_REFERENCE)
 COMPARED = sorted(name for name in FILES if not any(name in listed for listed in LISTS))
 # Headers read with get_instance_metadata (a header read costs a retrieval like a render).
-HEADERS = {"bad_sequence.dcm", *NOT_IMAGES, *REFUSED, *KNOWN_GAPS}
+HEADERS = {"bad_sequence.dcm", *NOT_IMAGES, *REFUSED}
 MEAN_BAR, FAR_SHARE = 0.7, 0.001  # Difference.over_two counts samples more than 2 levels apart
 CALLS_AT_ONCE = 2
 
@@ -254,15 +253,6 @@ def test_what_cannot_be_shown_is_refused_clearly(stored: Corpus, name: str) -> N
 @pytest.mark.parametrize("name", sorted(NOT_STORED))
 def test_orthanc_refuses_what_it_cannot_store(stored: Corpus, name: str) -> None:
     assert name not in stored.reads
-
-
-@pytest.mark.parametrize("name", sorted(KNOWN_GAPS))
-def test_a_known_gap_is_still_there(stored: Corpus, name: str) -> None:
-    read = stored.reads[name]
-    assert read.header is not None, read.header_error
-    if read.render_error is None:
-        apart = held_against(stored, name, name)
-        assert any(d.mean > MEAN_BAR for d in apart.values()), f"fixed ({apart}): compare it with the rest"
 
 
 def test_bad_sequence_with_hexadecimal_uids_is_read_and_rendered(stored: Corpus) -> None:

@@ -8,6 +8,7 @@ the last mapping to 8 bits. Pure: no I/O beyond memory, no MCP.
 
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass
 from typing import Any, Final
@@ -98,7 +99,12 @@ def _geometry(ds: Dataset, max_pixels: int) -> tuple[int, int, int]:
         what = UID(str(ds.get("SOPClassUID", ""))).name if ds.get("SOPClassUID") else "this instance"
         raise NotRenderable(f"{what} has no pixel data to show (use read_report for reports and documents)")
     rows, columns = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
-    frames = int(ds.get("NumberOfFrames") or 1)
+    try:
+        frames = int(ds.get("NumberOfFrames") or 1)
+    except (TypeError, ValueError):
+        raise NotRenderable(
+            "the instance's Number of Frames is not a whole number; it is not shown"
+        ) from None
     if rows < 1 or columns < 1:
         raise NotRenderable("the instance declares no image size (Rows, Columns)")
     if rows * columns > max_pixels:
@@ -204,7 +210,7 @@ def _syntax(ds: Dataset) -> str | None:
 def _colour(arr: np.ndarray, ds: Dataset, photometric: str) -> np.ndarray:
     """RGB as decoded (YBR is converted by the decoder); a palette through its LUTs; 16-bit scaled to 8."""
     if photometric == "PALETTE COLOR":
-        arr = apply_color_lut(arr, ds)
+        arr = apply_color_lut(arr, _palette_in_machine_order(ds))
     elif arr.ndim != 3 or arr.shape[-1] != 3:
         raise NotRenderable(f"photometric interpretation {photometric} is not shown by this server")
     if arr.dtype != np.uint8:
@@ -215,6 +221,27 @@ def _colour(arr: np.ndarray, ds: Dataset, photometric: str) -> np.ndarray:
         )
         arr = np.clip(np.rint(arr.astype(np.float64) * 255.0 / top), 0, 255).astype(np.uint8)
     return arr
+
+
+# The plain LUT data only: pydicom reads segmented LUT data in the instance's own byte order.
+_PALETTE_DATA: Final = tuple(
+    f"{colour}PaletteColorLookupTableData" for colour in ("Red", "Green", "Blue", "Alpha")
+)
+
+
+def _palette_in_machine_order(ds: Dataset) -> Dataset:
+    """`ds` with its 16-bit palette data little endian: pydicom's apply_color_lut reads the raw bytes
+    in the machine's order, so a big-endian instance's colours would come out wrong."""
+    syntax = _syntax(ds)
+    if not syntax or UID(syntax).is_little_endian:
+        return ds
+    swapped = copy.copy(ds)
+    swapped._dict = dict(ds._dict)  # the instance itself is left as it was
+    for keyword in _PALETTE_DATA:
+        data = ds.get(keyword)
+        if isinstance(data, bytes) and len(data) % 2 == 0:
+            setattr(swapped, keyword, np.frombuffer(data, ">u2").astype("<u2").tobytes())
+    return swapped
 
 
 def _display_size(ds: Dataset, rows: int, columns: int, max_size: int) -> tuple[int, int]:
