@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from dicom_mcp.privacy.answers import FIELDS
+from dicom_mcp.privacy.fields import FIELDS
 from dicom_mcp.services import build_services
 from dicom_mcp.settings import Settings
 from dicom_mcp.transport.server import build_server

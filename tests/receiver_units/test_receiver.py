@@ -8,7 +8,6 @@ Everything else is refused and counted by reason, and nothing of it is kept.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 
@@ -55,7 +54,6 @@ def test_an_association_from_an_address_no_pacs_has_is_refused_and_counted(fence
     assert fenced.refusals == {"host": 1}
 
 
-@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6 on this host")
 def test_a_receiver_bound_to_every_ipv6_address_accepts_an_allowed_ipv4_pacs() -> None:
     # On a dual-stack socket an IPv4 peer's address reads "::ffff:127.0.0.1"; it is still 127.0.0.1.
     receiver = Receiver(SERVICE_AE, "::", 0, frozenset({LOOPBACK}), MAX_BYTES)

@@ -11,11 +11,26 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final
 
-from dicom_mcp.errors import AnswerCutShort, AssociationAborted, AssociationRejected, PacsError, QueryFailed
-from dicom_mcp.model.retrievals import STUDY_ROOT_GET
+from dicom_mcp.dimse import scu
+from dicom_mcp.dimse.receiver import Receiver
+from dicom_mcp.dimse.scu import Channel
+from dicom_mcp.dimse.waits import Waiter
+from dicom_mcp.errors import (
+    AnswerCutShort,
+    AssociationAborted,
+    AssociationRejected,
+    GetNotOffered,
+    PacsError,
+    PacsTimeout,
+    QueryFailed,
+)
+from dicom_mcp.model.instances import Instance
+from dicom_mcp.model.retrievals import STUDY_ROOT_GET, Keys
 from dicom_mcp.model.target import Target
+from dicom_mcp.pacs.backend import Moved
 
 REMEMBER_SECONDS: Final = 600.0
 # C-GET final statuses that mean "not for you": SOP class not supported, not authorized.
@@ -72,3 +87,65 @@ class Modes:
     def learnt_get_refused(self, target: Target) -> None:
         with self._lock:
             self._until[target.key] = time.monotonic() + REMEMBER_SECONDS
+
+
+def check_fallback(target: Target, exc: PacsError, receiver: Receiver | None) -> None:
+    """Return if a C-GET that failed with `exc` may be done again by C-MOVE to `receiver`; else raise.
+
+    Raises:
+        PacsError: `exc` itself (the node is read by C-GET only, or `exc` is no refusal of C-GET).
+        GetNotOffered: C-GET is refused, and there is no receiver, or it would refuse this PACS.
+    """
+    if target.retrieve == "get" or not refuses_get(exc):
+        raise exc
+    if receiver is None:
+        raise GetNotOffered(not_offered(target, exc)) from exc
+    if not receiver.accepts(target.host):
+        raise GetNotOffered(
+            f"{target.describe()} does not offer C-GET, and the receiver accepts C-STOREs only from "
+            "the PACS the operator named: name this one in the nodes file to read it by C-MOVE"
+        ) from exc
+
+
+def read_by_move(
+    one_off: Callable[[Callable[[Channel], Moved], Any], Moved],
+    receiver: Receiver,
+    dimse_timeout: float,
+    target: Target,
+    keys: Keys,
+    waiter: Waiter,
+    give_up: float,
+) -> list[Instance]:
+    """One C-MOVE of `keys` to the receiver, on an association `one_off` opens; what `waiter` took.
+
+    Blocking. Ends when the final response has come and the instances it reports sent have arrived
+    (or a header-only read has its header), within `give_up`.
+    """
+    to = receiver.ae_title
+
+    def exchange(channel: Channel) -> Moved:
+        # The budget ran out, or a header-only read has its header: cancel.
+        stop = lambda: waiter.refused is not None or waiter.stopped  # noqa: E731
+        return scu.move(channel, target, keys, to, give_up, dimse_timeout, None, waiter.message_id, stop)
+
+    with receiver.collecting(waiter):
+        try:
+            moved = one_off(exchange, scu.move_contexts())
+        except PacsError as exc:
+            if waiter.refused is not None:  # the C-MOVE failed because we refused what it sent
+                raise waiter.refused from None
+            if waiter.stopped:  # we cut its C-STORE at the pixel data: the PACS counts that failed
+                return list(waiter.instances)
+            if isinstance(exc, QueryFailed) and not waiter.instances:
+                raise QueryFailed(unreached(target, to, exc), exc.status) from exc
+            raise
+        sent = moved.completed + moved.warning
+        arrived = waiter.wait_for(sent, give_up)
+    if waiter.refused is not None:
+        raise waiter.refused
+    if not arrived and not waiter.stopped:
+        raise PacsTimeout(
+            f"{target.describe()} said it sent {sent} instance(s) to the receiver, and "
+            f"{len(waiter.instances)} arrived within the query deadline"
+        )
+    return list(waiter.instances)

@@ -36,7 +36,7 @@ import anyio
 import anyio.to_thread
 
 from dicom_mcp.dimse import scu
-from dicom_mcp.dimse.by_move import Modes, not_offered, refuses_get, unreached
+from dicom_mcp.dimse.by_move import Modes, check_fallback, not_offered, read_by_move
 from dicom_mcp.dimse.live import Live
 from dicom_mcp.dimse.opener import Opener
 from dicom_mcp.dimse.pool import Lease, Pool
@@ -48,7 +48,6 @@ from dicom_mcp.errors import (
     GetNotOffered,
     IdentifierNotEncodable,
     PacsError,
-    PacsTimeout,
     PoolTimeout,
     QueryFailed,
     RetrieveTooLarge,
@@ -155,15 +154,7 @@ class DicomClient:
                 target, self._get_blocking, target, keys, tuple(sop_classes), budget, header_only
             )
         except PacsError as exc:
-            if target.retrieve == "get" or not refuses_get(exc):
-                raise
-            if self._receiver is None:
-                raise GetNotOffered(not_offered(target, exc)) from exc
-            if not self._receiver.accepts(target.host):
-                raise GetNotOffered(
-                    f"{target.describe()} does not offer C-GET, and the receiver accepts C-STOREs only from "
-                    "the PACS the operator named: name this one in the nodes file to read it by C-MOVE"
-                ) from exc
+            check_fallback(target, exc, self._receiver)  # raises unless C-MOVE may read it instead
             self._modes.learnt_get_refused(target)
             logger.info("%s refused C-GET; it is read by C-MOVE to the receiver", target.describe())
             return await self._by_move(target, keys, budget, header_only)
@@ -260,34 +251,10 @@ class DicomClient:
 
     def _move_in_blocking(self, target: Target, keys: Keys, waiter: Waiter, give_up: float) -> list[Instance]:
         assert self._receiver is not None
-        to, dimse = self._receiver.ae_title, self._config.dimse_timeout
-
-        def exchange(channel: Channel) -> Moved:
-            # The budget ran out, or a header-only read has its header: cancel.
-            stop = lambda: waiter.refused is not None or waiter.stopped  # noqa: E731
-            return scu.move(channel, target, keys, to, give_up, dimse, None, waiter.message_id, stop)
-
-        with self._receiver.collecting(waiter):
-            try:
-                moved = self._one_off(target, give_up, exchange, scu.move_contexts())
-            except PacsError as exc:
-                if waiter.refused is not None:  # the C-MOVE failed because we refused what it sent
-                    raise waiter.refused from None
-                if waiter.stopped:  # we cut its C-STORE at the pixel data: the PACS counts that failed
-                    return list(waiter.instances)
-                if isinstance(exc, QueryFailed) and not waiter.instances:
-                    raise QueryFailed(unreached(target, to, exc), exc.status) from exc
-                raise
-            sent = moved.completed + moved.warning
-            arrived = waiter.wait_for(sent, give_up)
-        if waiter.refused is not None:
-            raise waiter.refused
-        if not arrived and not waiter.stopped:
-            raise PacsTimeout(
-                f"{target.describe()} said it sent {sent} instance(s) to the receiver, and "
-                f"{len(waiter.instances)} arrived within the query deadline"
-            )
-        return list(waiter.instances)
+        one_off = partial(self._one_off, target, give_up)
+        return read_by_move(
+            one_off, self._receiver, self._config.dimse_timeout, target, keys, waiter, give_up
+        )
 
     def _move_blocking(
         self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None, give_up: float

@@ -31,6 +31,16 @@ from typing import Any, Final
 from dicom_mcp.privacy import annex_e, pseudonyms
 from dicom_mcp.privacy.annex_e import Action
 from dicom_mcp.privacy.disclosure import Disclosure
+from dicom_mcp.privacy.fields import (
+    DICOM,
+    FIELDS,
+    ISO_DATE,
+    NEST,
+    REMOVE,
+    TREE,
+    UID,
+    UIDS,
+)
 from dicom_mcp.privacy.identities import Identities, one
 from dicom_mcp.privacy.pixels import without_text
 from dicom_mcp.privacy.pseudonyms import Pseudonymiser
@@ -46,47 +56,6 @@ WITHHELD_TEXT: Final = (
 )
 SCRUBBED: Final = "[scrubbed, best effort] "
 
-# The service's own fields (snake_case; DICOM keywords are CamelCase) and what they carry.
-KEEP, TREE, UID, UIDS, TEXT, DESCRIPTION, ISO_DATE, REMOVE, NEST, DICOM = (
-    "keep", "tree", "uid", "uids", "text", "description", "iso_date", "remove", "nest", "dicom",
-)  # fmt: skip
-FIELDS: Final[Mapping[str, str]] = {
-    **dict.fromkeys(
-        (
-            "study_instance_uid", "series_instance_uid", "sop_instance_uid", "uid", "sop_class_uid",
-        ),
-        UID,
-    ),
-    "remaining": UIDS,
-    # transfer_syntax is a name (Explicit VR Little Endian), or a UID pydicom does not know
-    **dict.fromkeys(("message", "reason", "description", "sop_class", "transfer_syntax"), TEXT),
-    **dict.fromkeys(("title", "series_description"), DESCRIPTION),
-    "content_date": ISO_DATE,
-    "verifying_observer": REMOVE,
-    "presets": TREE,
-    **dict.fromkeys(
-        (
-            "window", "nodes", "series", "thumbnails", "skipped", "frames", "reports", "output_size",
-            "rescale", "frame_content",
-        ),
-        NEST,
-    ),
-    **dict.fromkeys(("attributes", "matches"), DICOM),
-    **dict.fromkeys(
-        (
-            "level", "node", "called_ae_title", "count", "truncated", "limit", "default",
-            "ad_hoc_targets_allowed", "session", "host", "port", "ae_title", "expires_after_idle_seconds",
-            "success", "round_trip_ms", "destination", "completed", "failed", "warning", "status",
-            "kind", "series_number", "modality", "instances", "rows", "columns", "number_of_frames",
-            "frame", "photometric_interpretation", "center", "width", "height", "source", "png_bytes",
-            "mime_type", "mimeType", "bytes", "index", "instance_number", "total", "start", "next_start",
-            "name", "tls", "move_destination", "protocol", "completion_flag", "verification_flag",
-            "intercept", "slope", "type", "stack_id", "in_stack_position", "temporal_position",
-            "dimension_index", "steps", "frame_time_ms", "frame_time_source", "note",
-        ),
-        KEEP,
-    ),
-}  # fmt: skip
 _TAG_KEY: Final = re.compile(r"\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)")
 
 
