@@ -1,19 +1,24 @@
-"""The event-driven DUL reactor on its own: refused when pynetdicom diverges, prompt when it runs."""
+"""The event-driven DUL reactor and acceptor loop on their own: refused when pynetdicom diverges,
+prompt when they run, idle when nothing happens."""
 
 from __future__ import annotations
 
 import select
+import socket
 import threading
 import time
 from collections.abc import Iterator
 
+import pynetdicom.association
 import pytest
 from pynetdicom import AE
+from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom.transport import AssociationSocket
 
-from dicom_mcp.dimse import reactor
+from dicom_mcp.dimse import acceptor, reactor
 from dicom_mcp.dimse.scu import responses
 from dicom_mcp.errors import ConfigurationError
 from testbeds.faults import stop_server
@@ -108,3 +113,79 @@ def test_an_idle_association_does_not_spin(echo_scp: int, monkeypatch: pytest.Mo
         assoc.release()
     # pynetdicom's own loop would turn about 500 times; ours about 0.5 / MAX_WAIT = 25.
     assert 0 < idle_turns <= 0.5 / reactor.MAX_WAIT * 1.5, idle_turns
+
+
+def test_install_replaces_the_acceptor_loop_too() -> None:
+    reactor.install()
+    assert Association._run_reactor is acceptor.run_acceptor
+
+
+def test_a_pdu_is_read_whole_and_a_closed_peer_gives_what_came(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One PDU of 1 MiB arrives as the bytes sent; a peer that closes early leaves what it sent."""
+    ours, theirs = socket.socketpair()
+    payload = bytes(range(256)) * 4096
+    sender = threading.Thread(target=lambda: (theirs.sendall(payload[:700_000]), theirs.close()))
+    transport = AssociationSocket.__new__(AssociationSocket)
+    transport.socket = ours
+    try:
+        sender.start()
+        assert reactor._bounded_recv(transport, 500_000) == payload[:500_000]
+        assert reactor._bounded_recv(transport, 500_000) == payload[500_000:700_000]
+    finally:
+        sender.join()
+        ours.close()
+    with pytest.raises(OSError, match="announced a PDU"):
+        reactor._bounded_recv(transport, reactor.MAX_PDU_BYTES + 7)
+
+
+def test_a_release_does_not_wait_on_pynetdicoms_10_ms_poll(
+    echo_scp: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill() after a release asks stop_dul again every 10 ms; stop_dul now waits for the state change."""
+    reactor.configure_pynetdicom()
+    slept: list[float] = []
+    real_sleep = time.sleep
+
+    def recording_sleep(seconds: float) -> None:
+        if threading.current_thread() is threading.main_thread():
+            slept.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(pynetdicom.association.time, "sleep", recording_sleep)
+    ae = AE(ae_title="REACTORTEST")
+    ae.add_requested_context(Verification)
+    for _ in range(20):
+        assoc = ae.associate("127.0.0.1", echo_scp)
+        assert assoc.is_established
+        assoc.release()
+        assert assoc.is_released and not assoc.dul.is_alive()
+    assert 0.01 not in slept, slept
+
+
+def test_an_idle_acceptor_does_not_spin(echo_scp: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ends' association loops (pynetdicom runs one on the requestor's side too) wait for
+    their DUL thread between turns, not a 1 ms sleep."""
+    reactor.configure_pynetdicom()
+    turns: list[threading.Thread] = []
+    get_msg = DIMSEServiceProvider.get_msg
+
+    def counting_get_msg(self: DIMSEServiceProvider, block: bool = False) -> object:
+        turns.append(threading.current_thread())
+        return get_msg(self, block)
+
+    monkeypatch.setattr(DIMSEServiceProvider, "get_msg", counting_get_msg)
+    ae = AE(ae_title="REACTORTEST")
+    ae.add_requested_context(Verification)
+    assoc = ae.associate("127.0.0.1", echo_scp)
+    assert assoc.is_established
+    try:
+        assert assoc.send_c_echo().Status == 0x0000  # served at once, with the acceptor loop waiting
+        turns.clear()
+        time.sleep(0.5)  # the scenario: half a second of nothing
+        by_side = {side: sum(t.name.startswith(side) for t in turns) for side in ("Acceptor", "Requestor")}
+        assert assoc.send_c_echo().Status == 0x0000
+    finally:
+        assoc.release()
+    # pynetdicom's own loop would turn about 500 times on each side; ours about 0.5 / MAX_WAIT = 25.
+    for side, idle_turns in by_side.items():
+        assert 0 < idle_turns <= 0.5 / acceptor.MAX_WAIT * 1.5, (side, idle_turns)

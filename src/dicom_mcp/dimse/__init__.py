@@ -6,7 +6,8 @@ scu/            blocking exchanges on one association (find, retrieve, responses
 identifiers.py  query and retrieval identifiers as bytes; wire.py the fast identifier writer
 commands.py     C-FIND-RSP command sets read from their bytes (scu/responses.py uses it)
 reactor.py      the process-wide set-up: quiet logging, an event-driven reactor, bounded
-                PDUs, every patched or relied-on pynetdicom method fingerprinted
+                PDUs read in one go, every patched or relied-on pynetdicom method fingerprinted
+acceptor.py     the loop of associations peers open to us, woken by its DUL thread
 failures.py     DIMSE statuses and association outcomes put into words
 tls.py          TLS contexts per node
 receiver.py     the Storage SCP that takes what a C-MOVE sends to this service

@@ -30,6 +30,9 @@ The methods replaced here are copies of pynetdicom 3.0.4's, changed only in how 
 pynetdicom whose originals differ (by a fingerprint of their source) is refused at start-up
 with a clear message, rather than run with a silently diverged copy.
 
+Associations peers open to us: `install()` also replaces pynetdicom's acceptor loop, which
+polls every millisecond too, with `acceptor.py`'s, woken by the DUL thread after each action.
+
 C-FIND responses: `install()` also puts `scu/responses.py`'s reader in front of pynetdicom's
 `DIMSEServiceProvider.receive_primitive`, guarded by the same fingerprints.
 """
@@ -42,6 +45,7 @@ import logging
 import queue
 import select
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from contextlib import suppress
@@ -57,12 +61,14 @@ from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu import A_ABORT_RQ
 from pynetdicom.transport import AssociationSocket
 
+from dicom_mcp.dimse.acceptor import run_acceptor, stir
 from dicom_mcp.dimse.scu import responses
 from dicom_mcp.errors import PynetdicomChanged
 
 logger = logging.getLogger(__name__)
 
 MAX_WAIT = 0.02  # seconds between checks of the ARTIM timer when nothing happens
+STOP_WAIT = 0.01  # seconds stop_dul waits for the state machine to become idle (kill()'s sleep)
 # Far above the PDU lengths peers are offered (pynetdicom's 16,382 bytes) and send in practice.
 MAX_PDU_BYTES: Final = 16 * 1024 * 1024
 # SHA-256 (first 16 hex digits) of pynetdicom 3.0.4's source of each method this module
@@ -110,7 +116,6 @@ def _owner(name: str) -> tuple[type, str]:
 # pynetdicom's own methods, as imported (before install() replaces some of them).
 ORIGINALS: Final = {name: getattr(*_owner(name)) for name in EXPECTED_SOURCES}
 _original_send_pdu = ORIGINALS["send_pdu"]
-_original_recv = ORIGINALS["AssociationSocket.recv"]
 _original_kill_dul = ORIGINALS["kill_dul"]
 
 
@@ -134,10 +139,26 @@ def configure_pynetdicom() -> None:
 
 
 def _bounded_recv(self: AssociationSocket, nr_bytes: int) -> bytearray:
-    """pynetdicom's `recv`, refusing a read longer than any PDU we accept."""
+    """pynetdicom's `recv`, refusing a read longer than any PDU we accept, and reading in one go.
+
+    pynetdicom reads 4 KiB per call and appends each piece: a 512 KiB instance took 128 calls
+    and as many copies. This reads straight into a buffer of the PDU's size. As pynetdicom's,
+    it returns what came before the peer closed the connection (fewer bytes than asked).
+    """
     if nr_bytes > MAX_PDU_BYTES + 6:
         raise OSError(f"the peer announced a PDU of {nr_bytes} bytes, more than {MAX_PDU_BYTES}")
-    received: bytearray = _original_recv(self, nr_bytes)
+    sock = self.socket
+    assert sock is not None
+    received = bytearray(nr_bytes)
+    read = 0
+    with memoryview(received) as view:
+        while read < nr_bytes:
+            count = sock.recv_into(view[read:], nr_bytes - read)
+            if not count:
+                break
+            read += count
+    if read < nr_bytes:
+        del received[read:]
     return received
 
 
@@ -182,6 +203,7 @@ def install() -> None:
     DULServiceProvider.kill_dul = _kill_dul  # type: ignore[method-assign]
     DULServiceProvider.stop_dul = _stop_dul  # type: ignore[method-assign]
     DIMSEServiceProvider.receive_primitive = responses.receive_primitive  # type: ignore[method-assign]
+    Association._run_reactor = run_acceptor  # type: ignore[method-assign]
 
 
 def _qualified(name: str) -> str:
@@ -207,13 +229,26 @@ def _kill_dul(self: DULServiceProvider) -> None:
 
 
 def _stop_dul(self: DULServiceProvider) -> bool:
-    """pynetdicom's `stop_dul` (Association.kill calls it), waking the thread it waits for."""
-    if self.state_machine.current_state != "Sta1":
-        return False
+    """pynetdicom's `stop_dul` (Association.kill calls it), waking the thread it waits for.
+
+    pynetdicom's returns False at once unless the state machine is idle (Sta1), and kill() then
+    sleeps 10 ms before asking again; but a release's last action hands over the A-RELEASE
+    confirmation before the state machine moves to Sta1. So this waits up to those 10 ms for
+    the move itself (`_acted`, set by the DUL thread after each action).
+    """
+    acted: threading.Event | None = getattr(self, "_acted", None)
+    give_up = time.monotonic() + STOP_WAIT
+    while self.state_machine.current_state != "Sta1":
+        if acted is None or (left := give_up - time.monotonic()) <= 0:
+            return False
+        acted.clear()
+        if self.state_machine.current_state == "Sta1":
+            break
+        acted.wait(left)
     self._kill_thread = True
     _wake(self)
-    while self.is_alive():
-        time.sleep(0.001)
+    if threading.current_thread() is not self:
+        self.join()
     return True
 
 
@@ -223,12 +258,14 @@ def _run_reactor(self: DULServiceProvider) -> None:
     wakeup.setblocking(False)
     waker.setblocking(False)
     self._waker = waker  # type: ignore[attr-defined]
+    self._acted = threading.Event()  # type: ignore[attr-defined]
     try:
         _turns(self, wakeup)
     finally:
         self._waker = None  # type: ignore[attr-defined]
         waker.close()
         wakeup.close()
+        stir(self, ended=True)  # an acceptor loop sees at once that its DUL thread ended
 
 
 def _turns(self: DULServiceProvider, wakeup: socket.socket) -> None:
@@ -255,6 +292,8 @@ def _turns(self: DULServiceProvider, wakeup: socket.socket) -> None:
             _wait(self, wakeup)
             continue
         self.state_machine.do_action(event)
+        self._acted.set()  # type: ignore[attr-defined]
+        stir(self)  # what the action delivered (a message, a release, an abort) is served now
 
 
 def _wait(self: DULServiceProvider, wakeup: socket.socket) -> None:
