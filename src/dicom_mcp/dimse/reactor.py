@@ -269,7 +269,11 @@ def _run_reactor(self: DULServiceProvider) -> None:
 
 
 def _turns(self: DULServiceProvider, wakeup: socket.socket) -> None:
+    """pynetdicom's loop, except that the socket is looked at (a select() of its own in
+    pynetdicom's `ready`) only when the last wait did not already find it quiet: data that
+    arrives after that wait ends the next one at once."""
     self._idle_timer.start()
+    readable = True  # the socket may have data: no wait has looked, or the last one saw some
     while True:
         if not self.assoc._dul_ready.is_set():
             self.assoc._dul_ready.set()
@@ -280,8 +284,8 @@ def _turns(self: DULServiceProvider, wakeup: socket.socket) -> None:
         try:
             if self._process_recv_primitive():  # a primitive to send: encode it
                 pass
-            elif self._is_transport_event():  # data from the peer: receive and decode a PDU
-                self._idle_timer.restart()
+            elif (readable or self.state_machine.current_state == "Sta13") and self._is_transport_event():
+                self._idle_timer.restart()  # data from the peer: a PDU was received and decoded
         except Exception as exc:  # as pynetdicom does: abort, bypassing the state machine
             logger.error("DICOM upper layer failed (%s); aborting the association", type(exc).__name__)
             _abort(self)
@@ -289,32 +293,36 @@ def _turns(self: DULServiceProvider, wakeup: socket.socket) -> None:
         try:
             event = self.event_queue.get(block=False)
         except queue.Empty:
-            _wait(self, wakeup)
+            readable = _wait(self, wakeup)
             continue
         self.state_machine.do_action(event)
         self._acted.set()  # type: ignore[attr-defined]
         stir(self)  # what the action delivered (a message, a release, an abort) is served now
 
 
-def _wait(self: DULServiceProvider, wakeup: socket.socket) -> None:
-    """Until the peer sends data, a primitive is queued, the thread is killed, or MAX_WAIT."""
+def _wait(self: DULServiceProvider, wakeup: socket.socket) -> bool:
+    """Until the peer sends data, a primitive is queued, the thread is killed, or MAX_WAIT.
+
+    Returns False if it found the socket without data (True: with data, or not looked at).
+    """
     if self._kill_thread or not self.to_provider_queue.empty():
-        return
+        return True
     watched: list[Any] = [wakeup]
     transport = self.socket
     raw = transport.socket if transport is not None and transport._is_connected else None
     if raw is not None:
         pending = getattr(raw, "pending", None)  # TLS: bytes already decrypted, invisible to select
         if pending is not None and pending():
-            return
+            return True
         watched.append(raw)
     try:
         ready, _, _ = select.select(watched, [], [], MAX_WAIT)
     except (OSError, ValueError):  # the socket closed under us: let the next turn see it
-        return
+        return True
     if wakeup in ready:
         with suppress(OSError):
             wakeup.recv(4096)
+    return raw is None or raw in ready
 
 
 def _abort(self: DULServiceProvider) -> None:
