@@ -19,13 +19,19 @@ headers) and every TCP connection counted, so tests can check what was sent and 
     overloaded  429 with Retry-After: 3600
     redirect    302 to another server
     paged       as ok, but at most one result per answer, with the Warning that says more exist
+    decoding    as ok, matching PatientID and PatientName (wildcards) on the values percent-decoded
+    literal     the same on the values as they came, still encoded (as Debian's Orthanc 1.10 does)
+    relay       each request, path and query string as sent, to `upstream` (a real archive), and
+                its answer back: the requests a real archive saw, recorded
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import http.client
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -58,6 +64,7 @@ STUDIES: list[dict[str, Any]] = [
     }
     for number, uid in enumerate(STUDY_UIDS, start=1)
 ]
+_MATCHED = {"PatientID": "00100020", "PatientName": "00100010"}  # what decoding and literal match
 
 
 def instance_bytes() -> bytes:
@@ -99,6 +106,7 @@ class FaultArchive:
     requests: list[Recorded] = field(default_factory=list)
     connections: int = 0
     release: threading.Event = field(default_factory=threading.Event)
+    upstream: str | None = None  # the DICOMweb root `relay` forwards to
     _counts: dict[str, int] = field(default_factory=dict)
 
     def url(self, behaviour: str) -> str:
@@ -129,15 +137,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- behaviours -----------------------------------------------------------------------------
 
-    def _ok(self, request: Recorded, count: int, page: int | None = None) -> None:
+    def _ok(
+        self, request: Recorded, count: int, page: int | None = None, studies: list[dict[str, Any]] = STUDIES
+    ) -> None:
         if request.headers.get("accept", "").startswith("multipart/related"):  # WADO-RS
             self._multipart(closed=True)
             return
         params = dict(request.params)
         offset = int(params.get("offset", 0))
-        limit = int(params.get("limit", len(STUDIES)))
-        rows = STUDIES[offset : offset + min(limit, page or limit)]
-        more = page is not None and offset + len(rows) < len(STUDIES)
+        limit = int(params.get("limit", len(studies)))
+        rows = studies[offset : offset + min(limit, page or limit)]
+        more = page is not None and offset + len(rows) < len(studies)
         headers = (
             {"Warning": '299 fault-archive: "There are additional results that can be requested"'}
             if more
@@ -147,6 +157,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _paged(self, request: Recorded, count: int) -> None:
         self._ok(request, count, page=1)
+
+    def _decoding(self, request: Recorded, count: int) -> None:
+        self._ok(request, count, studies=_matching(request.params))
+
+    def _literal(self, request: Recorded, count: int) -> None:
+        raw = [(key, value) for key, _, value in (pair.partition("=") for pair in request.query.split("&"))]
+        self._ok(request, count, studies=_matching(raw))
+
+    def _relay(self, request: Recorded, count: int) -> None:
+        assert self.archive.upstream is not None, "relay needs an upstream"
+        root = urlsplit(self.archive.upstream)
+        upstream = http.client.HTTPConnection(root.hostname or "", root.port or 80, timeout=30)
+        try:
+            upstream.request(
+                "GET",
+                f"{root.path}/{request.path}" + (f"?{request.query}" if request.query else ""),
+                headers={"Accept": request.headers.get("accept", "*/*")},
+            )
+            answer = upstream.getresponse()
+            body = answer.read()
+        finally:
+            upstream.close()
+        warning = answer.getheader("Warning")
+        content_type = answer.getheader("Content-Type", "application/octet-stream")
+        self._send(answer.status, body, content_type, {"Warning": warning} if warning else None)
 
     def _slow(self, request: Recorded, count: int) -> None:
         self.archive.release.wait(30)
@@ -232,6 +267,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         with contextlib.suppress(OSError):
             self.wfile.write(body)
+
+
+def _matching(params: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The STUDIES whose Patient ID and name match the parameters' patterns (* and ?), as given."""
+    patterns = [(_MATCHED[key], value) for key, value in params if key in _MATCHED]
+    return [study for study in STUDIES if all(_matches(study[tag], value) for tag, value in patterns)]
+
+
+def _matches(element: dict[str, Any], pattern: str) -> bool:
+    value = element["Value"][0]
+    text = value["Alphabetic"] if isinstance(value, dict) else str(value)
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), text) is not None
 
 
 class _Server(ThreadingHTTPServer):

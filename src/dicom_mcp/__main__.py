@@ -11,12 +11,13 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from importlib.metadata import version
 from typing import Any, NamedTuple
 
 import anyio
 from pydantic import ValidationError
 
-from dicom_mcp import reidentify
+from dicom_mcp import check, reidentify
 from dicom_mcp.demo import SampleArchive, sample_datasets, start_sample_archive, start_sample_pacs
 from dicom_mcp.demo.scp import LOOPBACK
 from dicom_mcp.dimse.reactor import configure_pynetdicom
@@ -45,6 +46,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "the default PACS (instead of DICOM_HOST, DICOM_PORT and DICOM_CALLED_AE_TITLE), with a "
         f"sample archive to move studies to (the node {ARCHIVE_NODE})",
     )
+    parser.add_argument("--version", action="version", version=f"dicom-mcp {version('dicom-mcp')}")
     return parser.parse_args(argv)
 
 
@@ -56,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["reidentify"]:
         sys.exit(reidentify.command(args[1:]))
+    if args[:1] == ["check"]:
+        sys.exit(check.command(args[1:]))
     try:
         run(parse_args(args))
     except ValidationError as exc:

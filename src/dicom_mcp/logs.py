@@ -1,4 +1,8 @@
-"""Logging set-up: one record per line on stderr (stdout may carry MCP stdio), JSON by default.
+"""Logging set-up: one record per line on stderr (stdout may carry MCP stdio).
+
+A person at a terminal reads text lines; anything else (a container runtime, a file, a log
+shipper) gets JSON lines; `DICOM_MCP_LOG_FORMAT` forces either. Both formats see the same
+records: the redaction below acts on records, before any formatter.
 
 No logger of this package ever receives patient data; pynetdicom's identifier logging is off
 (`dimse.reactor.configure_pynetdicom`), the SDK's message tracing is capped at INFO, because
@@ -13,7 +17,9 @@ import json
 import logging
 import re
 import sys
-from typing import Literal
+from typing import Literal, TextIO
+
+LogFormat = Literal["auto", "json", "text"]
 
 # Loggers that would print request or response bodies (tool arguments, query results) at DEBUG.
 _BODY_LOGGERS = ("mcp", "mcp_types", "sse_starlette", "httpx2", "pynetdicom")
@@ -88,18 +94,57 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info and record.exc_info[0] is not None:
-            entry["exception"] = record.exc_info[0].__name__
+        if exception := _exception_type(record):
+            entry["exception"] = exception
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str, fmt: Literal["json", "text"] = "json") -> None:
-    """Send records at `level` and above to stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+class TextFormatter(logging.Formatter):
+    """One line a person reads: local time, level, logger and message (and the exception type).
+
+    Never the exception's text or traceback, which may quote patient data, as in JSON. Control
+    characters are shown escaped, so text a caller sent can neither start a forged line nor drive
+    the terminal.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = f"{self.formatTime(record, '%Y-%m-%d %H:%M:%S')}.{int(record.msecs):03d}"
+        line = f"{when} {record.levelname:<8} {record.name}: {record.getMessage().translate(_ESCAPES)}"
+        if exception := _exception_type(record):
+            line += f" [{exception}]"
+        return line
+
+
+# C0 and C1 controls (tab excepted), DEL, and the Unicode line and paragraph separators.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c != 0x09}
+_ESCAPES |= {0x0A: "\\n", 0x0D: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def _exception_type(record: logging.LogRecord) -> str | None:
+    if record.exc_info and record.exc_info[0] is not None:
+        return record.exc_info[0].__name__
+    return None
+
+
+def formatter_for(fmt: LogFormat, stream: TextIO) -> logging.Formatter:
+    """The formatter `fmt` names; "auto" is text when `stream` is a terminal, JSON otherwise."""
+    if fmt == "auto":
+        fmt = "text" if _is_terminal(stream) else "json"
+    return TextFormatter() if fmt == "text" else JsonFormatter()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def configure_logging(level: str, fmt: LogFormat = "auto", stream: TextIO | None = None) -> None:
+    """Send records at `level` and above to `stream` (stderr), in the format `fmt` chooses."""
+    out = sys.stderr if stream is None else stream
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter_for(fmt, out))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

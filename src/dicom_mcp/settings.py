@@ -1,6 +1,6 @@
 """Service settings: the only module that reads the environment.
 
-Every variable is listed, with its default and meaning, in `.env.example` and the README.
+Every variable is listed, with its default and meaning, in `.env.example` and docs/operators/settings.md.
 The four variables inherited from the original desktop server keep their bare `DICOM_*`
 names; everything else is prefixed `DICOM_MCP_`.
 """
@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     http_max_sessions_per_principal: int = Field(100, ge=1)
     shutdown_grace: float = Field(30.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    log_format: Literal["json", "text"] = "json"
+    log_format: Literal["auto", "json", "text"] = "auto"  # auto: text on a terminal, else JSON
 
     # Who may call (HTTP): API keys and/or OAuth 2.1 JWT access tokens.
     api_keys_file: Path | None = None

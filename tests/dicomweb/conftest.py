@@ -1,8 +1,11 @@
 """DICOMweb tests: the Orthanc bed serves the data set over DIMSE and, through its DICOMweb plugin,
 over QIDO-RS and WADO-RS; the service reaches the latter as named nodes.
 
-    web         local_matching = true: Debian's Orthanc 1.10 does not percent-decode query strings
-    web-strict  the same root, every value sent percent-encoded as the standard says
+    web         local_matching unset: the service finds out that Debian's Orthanc 1.10 does not
+                percent-decode query strings, and matches such values itself
+    web-strict  the same root, local_matching = false: every value sent percent-encoded, as the
+                standard says, whatever the archive does with it
+    web-local   the same root, local_matching = true
     workstation a DIMSE move destination nothing listens on (moves from `web` are refused first)
 
 `tools_client(pacs)` opens an in-process SDK client whose connection is pointed at the `web` node
@@ -29,15 +32,17 @@ from tests.tools.conftest import ClientFactory, settings_for
 
 WEB_NODE = "web"
 STRICT_NODE = "web-strict"
+LOCAL_NODE = "web-local"
 
 
 def write_web_nodes(path: Path, pacs: RunningPacs) -> Path:
-    """A nodes file naming `pacs`'s DICOMweb root twice: with and without local matching."""
+    """A nodes file naming `pacs`'s DICOMweb root thrice: local matching unset, off and on."""
     assert pacs.dicomweb_url is not None, f"{pacs.name} serves no DICOMweb"
     path.write_text(
         f'[nodes.{WEB_NODE}]\nprotocol = "dicomweb"\nurl = "{pacs.dicomweb_url}"\n'
-        'description = "Orthanc over DICOMweb"\nlocal_matching = true\n\n'
-        f'[nodes.{STRICT_NODE}]\nprotocol = "dicomweb"\nurl = "{pacs.dicomweb_url}"\n\n'
+        'description = "Orthanc over DICOMweb"\n\n'
+        f'[nodes.{STRICT_NODE}]\nprotocol = "dicomweb"\nurl = "{pacs.dicomweb_url}"\nlocal_matching = false\n\n'
+        f'[nodes.{LOCAL_NODE}]\nprotocol = "dicomweb"\nurl = "{pacs.dicomweb_url}"\nlocal_matching = true\n\n'
         '[nodes.workstation]\nhost = "127.0.0.1"\nport = 9\nae_title = "NOWHERE"\nmove_destination = true\n',
         encoding="utf-8",
     )

@@ -2,8 +2,10 @@
 
 1. Debian's Orthanc 1.10 does not percent-decode query strings (its civetweb hands them over raw):
    a value with non-ASCII letters, spaces or ^ finds nothing when sent as the standard says. The
-   `web` node has `local_matching = true`: the archive gets the unescaped prefix, the rest is
-   matched here. `web-strict` (the default, standard encoding) shows the archive's behaviour.
+   `web` node leaves `local_matching` unset: the service finds that out (`test_decoding_orthanc.py`)
+   and sends the archive the unescaped prefix, matching the rest here, as `web-local`
+   (`local_matching = true`) does. `web-strict` (`local_matching = false`, standard encoding)
+   shows the archive's behaviour.
 2. Orthanc's QIDO-RS ignores case for every attribute; its C-FIND only for person names. The
    service checks text matching keys again on what the archive returns, so both agree.
 3. QIDO-RS has no patient resource: patients come from studies, one per Patient ID, and the
@@ -17,7 +19,7 @@ import pytest
 
 from testbeds.clients import call_ok
 from testbeds.pacs import Catalog, RunningPacs
-from tests.dicomweb.conftest import STRICT_NODE, Both
+from tests.dicomweb.conftest import LOCAL_NODE, STRICT_NODE, Both
 from tests.tools.conftest import ClientFactory
 
 pytestmark = pytest.mark.anyio
@@ -28,13 +30,16 @@ def ids(result: dict[str, object]) -> set[object]:
 
 
 @pytest.mark.parametrize("pattern", ["Müller*", "SMITH^JOHN", "smith^j?hn", "Иванова^Мария", "*山田*"])
-async def test_escaped_values_match_on_the_local_matching_node_only(
+async def test_escaped_values_match_unless_local_matching_is_turned_off(
     orthanc: RunningPacs, tools_client: ClientFactory, both: Both, pattern: str
 ) -> None:
-    outcome = await both.same("query_patients", name_pattern=pattern)
+    outcome = await both.same("query_patients", name_pattern=pattern)  # `web`: found out
     assert outcome["structured"]["count"] == 1
+    async with tools_client(orthanc, node=LOCAL_NODE) as client:
+        local = await call_ok(client, "query_patients", name_pattern=pattern)
     async with tools_client(orthanc, node=STRICT_NODE) as client:
         strict = await call_ok(client, "query_patients", name_pattern=pattern)
+    assert local["matches"] == outcome["structured"]["matches"]
     assert strict["count"] == 0  # Debian's Orthanc compares the still percent-encoded value
 
 

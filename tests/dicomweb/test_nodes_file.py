@@ -36,10 +36,21 @@ def test_a_dicomweb_node_and_its_settings(tmp_path: Path) -> None:
         3,
     )
     assert cloud.web is not None and cloud.web.url == "https://pacs.example:8443/dicom-web"
-    assert cloud.web.token_file == token and not cloud.web.local_matching
+    assert cloud.web.token_file == token and cloud.web.local_matching is None  # found out
     assert cloud.describe() == "node 'cloud' (DICOMweb)"
     assert registry.targets["main"].protocol == "dimse"
     assert registry.descriptions["cloud"] == "Cloud archive"
+
+
+@pytest.mark.parametrize(
+    ("line", "setting"), [("", None), ("local_matching = true", True), ("local_matching = false", False)]
+)
+def test_local_matching_is_unset_unless_the_node_says(
+    tmp_path: Path, line: str, setting: bool | None
+) -> None:
+    body = f'[nodes.cloud]\nprotocol = "dicomweb"\nurl = "https://pacs/dicom-web"\n{line}\n'
+    web = load_nodes(nodes(tmp_path, body)).targets["cloud"].web
+    assert web is not None and web.local_matching is setting
 
 
 @pytest.mark.parametrize(
@@ -91,9 +102,8 @@ def test_token_and_password_do_not_go_together(tmp_path: Path) -> None:
         load_nodes(nodes(tmp_path, body))
 
 
-def test_the_readme_example_is_a_valid_nodes_file(tmp_path: Path) -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## DICOMweb nodes", 1)[1].split("\n## ", 1)[0]
+def test_the_documented_example_is_a_valid_nodes_file(tmp_path: Path) -> None:
+    section = (Path(__file__).parents[2] / "docs" / "operators" / "dicomweb.md").read_text(encoding="utf-8")
     example = section.split("```toml\n", 1)[1].split("```", 1)[0]
     for name in ("pacs-token", "pacs-ca.pem"):
         (tmp_path / name).write_text("x", encoding="utf-8")

@@ -92,6 +92,7 @@ async def test_nodes_list_says_which_protocol_each_speaks(both: Both) -> None:
         "default": "dimse",
         "web": "dicomweb",
         "web-strict": "dicomweb",
+        "web-local": "dicomweb",
         "workstation": "dimse",
     }
 

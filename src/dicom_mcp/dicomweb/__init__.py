@@ -6,6 +6,7 @@
     search.py     a Query as a QIDO-RS request: path, matching parameters, includefield
     dicomjson.py  DICOM JSON (PS3.18 F) to the JSON-safe values C-FIND answers use
     matching.py   DICOM wildcard matching, for values matched here rather than at the archive
+    decoding.py   whether an archive percent-decodes query strings, asked once and remembered
     multipart.py  multipart/related bodies (WADO-RS instances)
     auth.py       bearer or basic credentials, read from files when a request needs them
 

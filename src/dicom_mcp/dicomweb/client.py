@@ -26,6 +26,7 @@ import httpx
 
 from dicom_mcp.dicomweb import finding
 from dicom_mcp.dicomweb.auth import FileAuth, tls_context
+from dicom_mcp.dicomweb.decoding import QueryDecoding
 from dicom_mcp.dicomweb.exchange import Exchange
 from dicom_mcp.dicomweb.search import url_path
 from dicom_mcp.errors import MoveRefused, PacsTimeout, RetrieveTooLarge
@@ -46,9 +47,13 @@ KEEPALIVE_SECONDS = 30.0  # an idle connection is closed after this long
 class DicomWebClient:
     """QIDO-RS and WADO-RS against DICOMweb nodes, within per-node limits and the deadline."""
 
-    def __init__(self, config: ClientConfig, slots: Slots | None = None) -> None:
+    def __init__(
+        self, config: ClientConfig, slots: Slots | None = None, decoding: QueryDecoding | None = None
+    ) -> None:
         self._config = config
         self._slots = slots
+        # What each archive does with percent-encoded query values, probed once and remembered.
+        self._decoding = decoding if decoding is not None else QueryDecoding()
         self._pools: dict[str, httpx.AsyncClient] = {}
         self._limits = NodeLimits(config.max_associations)
         self._live: set[anyio.CancelScope] = set()
@@ -70,11 +75,16 @@ class DicomWebClient:
         return await self._run(target, ping, deadline)
 
     async def find(self, target: Target, query: Query, limit: int) -> FindResult:
-        """At most `limit` matches of `query` (one more is asked for, to tell `truncated`)."""
+        """At most `limit` matches of `query` (one more is asked for, to tell `truncated`); whether
+        values that travel escaped match here is the node's `local_matching`, else found out by
+        asking the archive (`decoding.py`)."""
         web = _web(target)
-        return await self._run(
-            target, lambda exchange: finding.find(exchange, query, limit, local_matching=web.local_matching)
-        )
+
+        async def work(exchange: Exchange) -> FindResult:
+            local = self._decoding.local_matching(web.local_matching, target.key, exchange)
+            return await finding.find(exchange, query, limit, local_matching=local)
+
+        return await self._run(target, work)
 
     async def get(
         self,

@@ -3,10 +3,13 @@
 One more match than `limit` is asked for, so `truncated` means the archive holds more. Further
 pages are read (with `offset`) while the archive says it left results out, and while results
 thinned out here (text values checked by `matching.py`, one match per patient) leave too few.
+Whether to match here (`local_matching`) is asked only of a search it changes: one that would
+send a value percent-encoded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from dicom_mcp.dicomweb import errors
@@ -22,17 +25,28 @@ from dicom_mcp.pacs.backend import FindResult
 PAGE: Final = 500  # results per request when they are thinned out here
 MAX_SCANNED: Final = 20_000  # results read for one search before it is called too broad
 Match = dict[str, JsonValue]
+LocalMatching = Callable[[], Awaitable[bool]]
+"""Whether values that would travel escaped are matched here; awaited only when a search has one."""
 
 
-async def find(exchange: Exchange, query: Query, limit: int, *, local_matching: bool) -> FindResult:
+async def find(exchange: Exchange, query: Query, limit: int, *, local_matching: LocalMatching) -> FindResult:
     """At most `limit` matches of `query`, and whether there were more."""
-    search = plan(query, local_matching=local_matching)
+    search = await planned(query, local_matching)
     found = await collect(exchange, search, limit + 1)
     kept = found[:limit]
     if query.level is Level.PATIENT and set(PATIENT_COUNTS) & set(query.return_keys):
         for match in kept:
             match.update(await _patient_counts(exchange, match.get("PatientID"), local_matching))
     return FindResult([search.project(match) for match in kept], len(found) > limit)
+
+
+async def planned(query: Query, local_matching: LocalMatching) -> Search:
+    """The search for `query`, asking `local_matching` only when its answer changes it."""
+    as_is = plan(query, local_matching=False)
+    matched_here = plan(query, local_matching=True)
+    if matched_here == as_is:
+        return as_is
+    return matched_here if await local_matching() else as_is
 
 
 async def collect(exchange: Exchange, search: Search, want: int) -> list[Match]:
@@ -79,7 +93,7 @@ def _shaped(exchange: Exchange, row: dict[str, object], search: Search) -> Match
         raise errors.malformed(exchange.where, f"DICOM JSON ({exc})") from None
 
 
-async def _patient_counts(exchange: Exchange, patient_id: JsonValue, local_matching: bool) -> Match:
+async def _patient_counts(exchange: Exchange, patient_id: JsonValue, local_matching: LocalMatching) -> Match:
     """The patient-level counts C-FIND computes, counted from the patient's studies."""
     if not isinstance(patient_id, str):
         return dict.fromkeys(PATIENT_COUNTS)
@@ -87,7 +101,7 @@ async def _patient_counts(exchange: Exchange, patient_id: JsonValue, local_match
     query = Query(Level.STUDY, (("PatientID", patient_id),), wanted)
     studies = [
         study
-        for study in await collect(exchange, plan(query, local_matching=local_matching), MAX_SCANNED)
+        for study in await collect(exchange, await planned(query, local_matching), MAX_SCANNED)
         if study.get("PatientID") == patient_id  # an ID with * or ? matched others too
     ]
     return {

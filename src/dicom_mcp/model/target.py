@@ -29,8 +29,9 @@ class WebSettings:
     password_file: Path | None = None
     ca_file: Path | None = None  # the CA that signs the archive's certificate, if not a public one
     # Match values that would travel percent-encoded (non-ASCII letters, spaces, ^) here rather than
-    # at the archive, for archives that do not decode query strings (Debian's Orthanc 1.10).
-    local_matching: bool = False
+    # at the archive, for archives that do not decode query strings (Debian's Orthanc 1.10);
+    # None: found out by asking the archive (dicomweb/decoding.py).
+    local_matching: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@
     token_file = "/run/secrets/pacs-token"    # optional bearer token; or username + password_file
     ca_file = "/etc/dicom-mcp/pacs-ca.pem"    # optional, for a CA of the hospital's own
     max_connections = 8             # optional, else DICOM_MCP_MAX_ASSOCIATIONS
-    local_matching = false          # optional: true for archives that do not decode query strings
+    local_matching = true           # optional: unset, the archive is asked whether it decodes
+                                    # query strings; true or false says so instead
 
 Callers pick a node by name; its host stays hidden unless the operator exposes it.
 """
@@ -76,7 +77,7 @@ class _WebNode(BaseModel):
     password_file: Path | None = None
     ca_file: Path | None = None
     max_connections: int | None = Field(None, ge=1, le=256)
-    local_matching: bool = False
+    local_matching: bool | None = None  # None: found out by asking the archive
 
     @model_validator(mode="after")
     def _one_way_to_authenticate(self) -> _WebNode:
