@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from testbeds.dicomweb import run_fault_archive
 from testbeds.faults import FaultPacs, answers, closed_port, fault_pacs, silent_peer
 from testbeds.net import free_port
 from testbeds.pacs import RunningPacs
@@ -77,7 +78,7 @@ def test_a_working_setup_answers_everywhere_and_exits_0(
         "none needed",
         "404",
     )
-    assert web["DECODES QUERY STRINGS"] == "-"
+    assert web["DECODES QUERY STRINGS"] == "no"  # Debian's Orthanc: values are matched here
     assert checked.row("web-token")["CREDENTIALS"] == "accepted (unchecked)"  # this Orthanc asks for none
     assert checked.row("session store")["RESULT"] == "memory"
     assert checked.out.rstrip().endswith("exit status 0")
@@ -108,7 +109,7 @@ def test_the_json_document_says_the_same(
     tls = nodes_by_name["secure"]["checks"]["tls"]
     assert tls["status"] == "warning" and 1 < tls["value"]["days_to_expiry"] <= CERTIFICATE_DAYS
     web = nodes_by_name["web"]["checks"]
-    assert web["wado_rs"]["status"] == "ok" and web["decodes_query_strings"]["text"] == "-"
+    assert web["wado_rs"]["status"] == "ok" and web["decodes_query_strings"]["text"] == "no"
     parts = {p["name"]: p for p in document["parts"]}
     assert list(parts) == ["nodes file", "session store", "API keys", "OAuth JWKS", "pseudonym key"]
     assert parts["nodes file"]["checks"]["result"]["value"] == 2
@@ -230,3 +231,20 @@ def test_settings_that_cannot_be_read_exit_2(variable: str, tmp_path: Path) -> N
     assert checked.status == 2
     assert checked.err.startswith("dicom-mcp check: invalid settings:")
     assert checked.out == ""
+
+
+def test_whether_an_archive_decodes_query_strings_is_asked_without_reading_a_value(tmp_path: Path) -> None:
+    """Two one-result searches (PatientID * and %2A); only their answers' first bytes are looked at."""
+    with run_fault_archive() as archive:
+        nodes = write_nodes(
+            tmp_path / "nodes.toml",
+            {
+                name: {"protocol": "dicomweb", "url": archive.url(behaviour)}
+                for name, behaviour in (("decodes", "decoding"), ("literal", "literal"))
+            },
+        )
+        checked = run_check(tmp_path, check_env({}, nodes_file=str(nodes)), "--timeout", str(TIMEOUT))
+        asked = [r.query for r in archive.requests if "PatientID" in r.query]
+    assert checked.row("decodes")["DECODES QUERY STRINGS"] == "yes", checked.out
+    assert checked.row("literal")["DECODES QUERY STRINGS"] == "no", checked.out
+    assert sorted(asked) == sorted(2 * ["PatientID=*&limit=1", "PatientID=%2A&limit=1"])

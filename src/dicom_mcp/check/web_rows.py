@@ -111,9 +111,9 @@ def _metadata_cell(metadata: Reply | None, where: str, timeout: float, *, refuse
 
 
 def _decodes(decodes: bool | None, web: WebSettings) -> Cell:
-    """Whether the archive decodes query strings, where a detection has said so ("-" until one does)."""
+    """Whether the archive decodes query strings ("-": it holds no study to tell by)."""
     if decodes is None:
-        return Cell("info", "-", "not checked")
+        return Cell("info", "-", "not known: the archive found no study for PatientID * (or did not answer)")
     if decodes:
         return Cell("ok", "yes", "the archive percent-decodes query strings")
     if web.local_matching is False:  # said so in the nodes file, wrongly

@@ -1,6 +1,6 @@
 """Probing one DICOMweb node for `dicom-mcp check`, reading no patient data.
 
-Three GETs, none of whose bodies is read (the status line and headers say all the check needs):
+GETs whose bodies are not read (the status line and headers say all the check needs):
 
     QIDO-RS     a study search for a Study Instance UID made up for this run, with the node's
                 credentials: any answer shows the root is reachable, 2xx that they are accepted
@@ -8,6 +8,9 @@ Three GETs, none of whose bodies is read (the status line and headers say all th
                 does not ask for them at all
     WADO-RS     the metadata of an instance no one has: 404 is the answer of a working archive,
                 401 or 403 one that refuses our credentials for retrieval
+    decoding    one-result study searches for PatientID `*` and `%2A` (`decoding.py`'s question):
+                of each answer only its first two significant bytes are looked at, `[]` (none)
+                or `[{` (a study), so no value is ever read; where `*` finds none, it is unknown
 
 Each request is bounded by `wait` seconds, waiting for the connection included.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import ssl
 import time
 from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urlsplit
 
 import anyio
@@ -25,11 +29,14 @@ import httpx
 
 from dicom_mcp.dicomweb.auth import FileAuth, tls_context
 from dicom_mcp.dicomweb.client import USER_AGENT
+from dicom_mcp.dicomweb.decoding import ENCODED, PLAIN
 from dicom_mcp.dicomweb.errors import for_transport
 from dicom_mcp.dicomweb.exchange import DICOM_JSON
 from dicom_mcp.dicomweb.search import url_path
 from dicom_mcp.errors import ConfigurationError
 from dicom_mcp.model.target import Target, WebSettings
+
+_LOOK: Final = 64  # bytes of an answer's start looked at, at most: whitespace, then "[]" or "[{"
 
 
 @dataclass(frozen=True)
@@ -51,8 +58,8 @@ class WebProbe:
     search: Reply
     anonymous: Reply | None
     metadata: Reply | None  # None: not tried, the search went unanswered
-    # Whether the archive percent-decodes query strings (it matters for local_matching); None until
-    # a detection exists to fill it.
+    # Whether the archive percent-decodes query strings (it matters for local_matching); None: it
+    # holds no study to tell by, or did not answer.
     decodes_query_strings: bool | None = None
 
 
@@ -89,11 +96,36 @@ async def probe(target: Target, wait: float, study: str, series: str, instance: 
         if search.status is None:
             return WebProbe(search, None, None)
         metadata = await _get(http, metadata_path, wait, where)
+        decodes = await _decodes(http, web.url, wait, where)
     anonymous = None
     if has_credentials(web):
         async with _client(target, wait, credentials=False) as http:
             anonymous = await _get(http, search_path, wait, where)
-    return WebProbe(search, anonymous, metadata)
+    return WebProbe(search, anonymous, metadata, decodes)
+
+
+async def _decodes(http: httpx.AsyncClient, root: str, wait: float, where: str) -> bool | None:
+    """Whether the archive decodes `%2A` as `*` (see the module docstring); None: cannot tell."""
+    if not await _finds_one(http, f"{root}/studies?{PLAIN}", wait, where):
+        return None
+    return await _finds_one(http, f"{root}/studies?{ENCODED}", wait, where)
+
+
+async def _finds_one(http: httpx.AsyncClient, url: str, wait: float, where: str) -> bool:
+    """Whether a search answers a result, from the first two significant bytes of its body only."""
+    try:
+        with anyio.fail_after(wait):
+            async with http.stream("GET", url, headers={"Accept": DICOM_JSON}) as response:
+                if response.status_code != 200:
+                    return False
+                start = b""
+                async for chunk in response.aiter_bytes():
+                    start += chunk[: _LOOK - len(start)]
+                    if len(b"".join(start.split())) >= 2 or len(start) >= _LOOK:
+                        break
+                return b"".join(start.split())[:2] == b"[{"
+    except (TimeoutError, httpx.HTTPError, ConfigurationError):
+        return False
 
 
 def _client(target: Target, timeout: float, *, credentials: bool) -> httpx.AsyncClient:
