@@ -7,6 +7,7 @@ work unrealistically easy, for the service and for dcmj2pnm alike.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def hounsfield(size: int = SIZE) -> np.ndarray:
 
 def write_ct(template: Dataset, series_uid: str, path: Path) -> ImageKeys:
     """Save a copy of `template` (a CT of the study) as a one-instance series holding the phantom."""
-    ds = template.copy()
+    ds = copy.deepcopy(template)  # the template stays as it was
     ds.file_meta = FileMetaDataset(template.file_meta)
     sop_uid = f"{series_uid}.1"
     ds.SeriesInstanceUID = UID(series_uid)

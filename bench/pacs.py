@@ -1,4 +1,5 @@
-"""The bench's PACS: the test data set plus a 2,000-instance series and a 512x512 CT, in an Orthanc with more threads.
+"""The bench's PACS: the test data set plus a 2,000-instance series, a 512x512 CT and a 200-frame
+Enhanced CT, in an Orthanc with more threads.
 
 `testbeds.pacs.run_orthanc` keeps Orthanc's test-bed `DicomThreadsCount` of 4, which would make the
 PACS, not the service, the bottleneck with 16 associations; this launcher reuses the test bed's
@@ -12,6 +13,7 @@ A test run started during a bench would otherwise kill the bench's PACS mid-meas
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
@@ -21,10 +23,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from pydicom import dcmread
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
-from bench.images import ImageKeys, write_ct
+from bench.images import NOISE_HU, WINDOW, ImageKeys, write_ct
+from testbeds.enhanced import ENHANCED_CT, _frames, _item
 from testbeds.net import free_port, is_listening
 from testbeds.pacs import Catalog, PacsStartupError, RunningPacs, build_dataset
 from testbeds.pacs.common import c_echo, dcmtk_env, require_binary, wait_until
@@ -34,6 +40,8 @@ from testbeds.pacs.orthanc import ORTHANC_AET, ORTHANC_BINARY, orthanc_config, o
 BIG_SERIES_SIZE = 2000
 BIG_SERIES_NUMBER = 90
 CT_SERIES_NUMBER = 91
+FRAMES_SERIES_NUMBER = 92
+FRAMES, FRAME_SIZE = 200, 256  # the Enhanced CT: 200 frames of 256x256, 16 bits (25.0 MiB of pixels)
 # Enough DICOM worker threads for 16 simultaneous associations (the service's limit in the bench).
 DICOM_THREADS = 32
 # Orthanc's StorageAccessOnFind. The test bed's "Always" reads every matching instance's file to
@@ -53,25 +61,32 @@ class BenchData:
     big_study_uid: str
     big_sop_uids: frozenset[str]
     ct: ImageKeys  # the 512x512 CT with pixel data (bench/images.py), alone in its series
+    small: ImageKeys  # an instance of the test data set: a header without pixel data (< 1 KiB)
+    frames: ImageKeys  # the 200-frame Enhanced CT (write_frames), alone in its series
 
     @property
     def instance_count(self) -> int:
-        return self.catalog.instance_count + BIG_SERIES_SIZE + 1
-
-    @property
-    def small(self) -> ImageKeys:
-        """The big series' first instance: a header without pixel data (744 bytes)."""
-        return ImageKeys(self.big_study_uid, self.big_series_uid, f"{self.big_series_uid}.1")
+        return self.catalog.instance_count + BIG_SERIES_SIZE + 2
 
 
 def build_bench_dataset(directory: Path) -> BenchData:
-    """Write the test data set, then a 2,000-instance CT series and a 512x512 CT into the study of PAT004."""
+    """Write the test data set, then a 2,000-instance CT series, a 512x512 CT and a 200-frame Enhanced CT
+    into the study of PAT004.
+
+    Each instance of the series is the 512x512 CT slice under its own UIDs (512 KiB each, 1,002 MiB
+    in all): the README's figures for sections c, f, g and j were measured on that series.
+    """
     catalog = build_dataset(directory)
     study = catalog.studies_for_patient("PAT004")[0]
     template_series = catalog.series_for_study(study.study_uid)[0]
     template = catalog.instances_for_series(template_series.series_uid)[0]
     ds = dcmread(directory / template.filename)
-    ct = write_ct(ds, f"{UID_ROOT}9.{CT_SERIES_NUMBER}", directory / "bench_ct.dcm")
+    small = ImageKeys(study.study_uid, template_series.series_uid, template.sop_uid)
+    ct = write_ct(copy.deepcopy(ds), f"{UID_ROOT}9.{CT_SERIES_NUMBER}", directory / "bench_ct.dcm")
+    frames = write_frames(
+        copy.deepcopy(ds), f"{UID_ROOT}9.{FRAMES_SERIES_NUMBER}", directory / "bench_frames.dcm"
+    )
+    ds = dcmread(directory / "bench_ct.dcm")  # the series: the CT slice, under the series' UIDs
     series_uid = f"{UID_ROOT}9.{BIG_SERIES_NUMBER}"
     ds.SeriesInstanceUID = UID(series_uid)
     ds.SeriesNumber = BIG_SERIES_NUMBER
@@ -84,7 +99,61 @@ def build_bench_dataset(directory: Path) -> BenchData:
         ds.InstanceNumber = n
         ds.save_as(directory / f"bench_{n:05d}.dcm", enforce_file_format=True)
         sop_uids.add(sop_uid)
-    return BenchData(catalog, series_uid, study.study_uid, frozenset(sop_uids), ct)
+    return BenchData(catalog, series_uid, study.study_uid, frozenset(sop_uids), ct, small, frames)
+
+
+def phantom_volume(frames: int = FRAMES, size: int = FRAME_SIZE) -> np.ndarray:
+    """Stored values (HU + 1024) of a chest phantom, one slice per frame, each different.
+
+    The body narrows towards both ends, the lungs come and go, the spine's ring stays, and a
+    sphere of +200 HU (a lesion) is widest at the middle frame; every frame has its own noise.
+    """
+    y, x = np.mgrid[0:size, 0:size] / size - 0.5
+    rng = np.random.default_rng(FRAMES_SERIES_NUMBER)
+    stored = np.empty((frames, size, size), np.uint16)
+    for k in range(frames):
+        z = k / (frames - 1) - 0.5  # -0.5 (first frame) .. +0.5 (last)
+        scale = np.sqrt(max(1 - (z / 0.7) ** 2, 0.0))
+        hu = np.full((size, size), -1000.0)
+        hu[(x / (0.45 * scale)) ** 2 + (y / (0.35 * scale)) ** 2 <= 1] = 0
+        lung = np.sqrt(max(1 - (z / 0.4) ** 2, 0.0))
+        for centre in (-0.18, 0.18):
+            hu[((x - centre) / (0.12 * lung + 1e-9)) ** 2 + (y / (0.2 * lung + 1e-9)) ** 2 <= 1] = -800
+        radius = x**2 + (y + 0.2) ** 2
+        hu[(radius <= 0.06**2) & (radius >= 0.035**2)] = 1000
+        hu[(x - 0.1) ** 2 + (y - 0.05) ** 2 + z**2 <= 0.06**2] = 200
+        hu += rng.normal(0.0, NOISE_HU, hu.shape)
+        stored[k] = np.clip(np.rint(hu + 1024), 0, 4095)
+    return stored
+
+
+def write_frames(template: Dataset, series_uid: str, path: Path) -> ImageKeys:
+    """Save an Enhanced CT of `template`'s study: the phantom volume as 200 frames of one instance.
+
+    The rescale (-1024, HU) sits in the Shared Functional Groups and a window per frame in the
+    Per-frame Functional Groups (testbeds.enhanced), as an Enhanced CT scanner writes them.
+    """
+    ds = template.copy()
+    ds.file_meta = FileMetaDataset(template.file_meta)
+    sop_uid = f"{series_uid}.1"
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID(ENHANCED_CT)
+    ds.SeriesInstanceUID = UID(series_uid)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = UID(sop_uid)
+    ds.SeriesNumber, ds.InstanceNumber = FRAMES_SERIES_NUMBER, 1
+    ds.SeriesDescription = f"BENCH ENHANCED CT {FRAMES} FRAMES"
+    ds.Rows = ds.Columns = FRAME_SIZE
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    shared = Dataset()
+    shared.PixelValueTransformationSequence = Sequence(
+        [_item(RescaleIntercept=-1024, RescaleSlope=1, RescaleType="HU")]
+    )
+    shared.PixelMeasuresSequence = Sequence([_item(PixelSpacing=[1.4, 1.4], SliceThickness=1.5)])
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    _frames(ds, list(phantom_volume()), (WINDOW,) * FRAMES)
+    ds["PixelData"].VR = "OW"
+    ds.save_as(path, enforce_file_format=True)
+    return ImageKeys(str(ds.StudyInstanceUID), series_uid, sop_uid)
 
 
 def _http_port(pacs: RunningPacs) -> int:
