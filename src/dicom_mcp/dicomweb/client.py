@@ -93,6 +93,7 @@ class DicomWebClient:
         sop_classes: Sequence[str],
         budget: Budget,
         header_only: bool = False,
+        frames: tuple[int, ...] | None = None,
     ) -> list[Instance]:
         """WADO-RS the instances `keys` name, as stored, into memory (`sop_classes` is DIMSE's concern).
 

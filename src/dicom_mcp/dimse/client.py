@@ -138,34 +138,38 @@ class DicomClient:
         sop_classes: Sequence[str],
         budget: Budget,
         header_only: bool = False,
+        frames: tuple[int, ...] | None = None,
     ) -> list[Instance]:
         """C-GET the instances `keys` name (of `sop_classes`) into memory, within `budget`.
 
         With `header_only`, an instance too large for `budget` is taken up to its pixel data and the
-        retrieval ends there (its `pixels_left` says so).
+        retrieval ends there (its `pixels_left` says so); with `frames`, it is taken with only
+        those frames (its `frames_kept` says so).
 
         Raises:
             RetrieveTooLarge: they passed the call's budget; the C-GET was cancelled.
         """
         if self._modes.by_move(target):
-            return await self._by_move(target, keys, budget, header_only)
+            return await self._by_move(target, keys, budget, header_only, frames)
         try:
             got = await self._run(
-                target, self._get_blocking, target, keys, tuple(sop_classes), budget, header_only
+                target, self._get_blocking, target, keys, tuple(sop_classes), budget, (header_only, frames)
             )
         except PacsError as exc:
             check_fallback(target, exc, self._receiver)  # raises unless C-MOVE may read it instead
             self._modes.learnt_get_refused(target)
             logger.info("%s refused C-GET; it is read by C-MOVE to the receiver", target.describe())
-            return await self._by_move(target, keys, budget, header_only)
+            return await self._by_move(target, keys, budget, header_only, frames)
         return got.instances
 
-    async def _by_move(self, target: Target, keys: Keys, budget: Budget, header_only: bool) -> list[Instance]:
+    async def _by_move(
+        self, target: Target, keys: Keys, budget: Budget, header_only: bool, frames: tuple[int, ...] | None
+    ) -> list[Instance]:
         """C-MOVE the instances `keys` name to the receiver, and take them there, within `budget`."""
         if self._receiver is None:
             raise GetNotOffered(not_offered(target))
         expected = [keys.instance] if keys.instance else None
-        with self._receiver.waits.waiting(expected, budget, target.ae_title, header_only) as waiter:
+        with self._receiver.waits.waiting(expected, budget, target.ae_title, header_only, frames) as waiter:
             return await self._run(target, self._move_in_blocking, target, keys, waiter)
 
     async def move(
@@ -236,7 +240,7 @@ class DicomClient:
         keys: Keys,
         sop_classes: Sequence[str],
         budget: Budget,
-        header_only: bool,
+        wants: tuple[bool, tuple[int, ...] | None],
         give_up: float,
     ) -> scu.Retrieved:
         contexts, roles = scu.get_contexts(sop_classes)
@@ -244,7 +248,7 @@ class DicomClient:
         return self._one_off(
             target,
             give_up,
-            lambda ch: scu.get(ch, target, keys, give_up, dimse, budget, header_only),
+            lambda ch: scu.get(ch, target, keys, give_up, dimse, budget, *wants),
             contexts,
             roles,
         )

@@ -43,17 +43,27 @@ class PixelsLeft:
 
 
 @dataclass(frozen=True)
+class FramesKept:
+    """The frames a frame read kept of an instance too large to hold: its pixel data holds only them."""
+
+    frames: tuple[int, ...]  # numbers from 1, ascending
+    total: int  # the Number of Frames of the instance
+    how: str  # how they were read, for the audit record
+
+
+@dataclass(frozen=True)
 class Instance:
     """One instance's dataset, encoded in `syntax` (never deflated); `syntax` "" means unknown:
     the bytes are a whole file without file meta, for the parser to guess; DICOM_JSON: the
     instance's WADO-RS metadata (an array of one DICOM JSON dataset, bulk data by reference).
 
     A header-only read may hand on the dataset up to its top-level pixel data: `pixels_left`
-    then says what was left behind."""
+    then says what was left behind; a frame read, the few frames it kept (`frames_kept`)."""
 
     data: bytes
     syntax: str
     pixels_left: PixelsLeft | None = None
+    frames_kept: FramesKept | None = None
 
     def __len__(self) -> int:
         return len(self.data)

@@ -73,12 +73,15 @@ class Backend(Protocol):
         sop_classes: Sequence[str],
         budget: Budget,
         header_only: bool = False,
+        frames: tuple[int, ...] | None = None,
     ) -> list[Instance]:
         """The instances `keys` name, in memory as bytes, within `budget` (else RetrieveTooLarge).
 
         With `header_only` (one instance, for its header), an instance too large for `budget` may
         come without its pixel data: up to it (DIMSE), or as its WADO-RS metadata (DICOMweb);
-        its `pixels_left` then says so.
+        its `pixels_left` then says so. With `frames` (one instance, for those frames, numbered
+        from 1), such an instance may come with only those frames in its pixel data: picked from
+        the stream (DIMSE), or its metadata and WADO-RS frames (DICOMweb); its `frames_kept` says so.
         """
         ...
 

@@ -34,20 +34,26 @@ class Located:
     sop_class: str | None = None
 
     async def fetch(
-        self, client: Backend, target: Target, budget: Budget, header_only: bool = False
+        self,
+        client: Backend,
+        target: Target,
+        budget: Budget,
+        header_only: bool = False,
+        frames: tuple[int, ...] | None = None,
     ) -> list[Instance]:
         """C-GET the instances into memory (with `header_only`, an instance too large for `budget`
-        without its pixel data: `Backend.get`). When the PACS would not say the SOP class and the
+        without its pixel data; with `frames`, with only those frames: `Backend.get`). When the PACS would not say the SOP class and the
         modality's guess brings nothing, ask again offering every common class, uncompressed."""
         try:
-            got = await client.get(target, self.keys, self.sop_classes, budget, header_only)
+            got = await client.get(target, self.keys, self.sop_classes, budget, header_only, frames)
         except QueryFailed:
             if self.sop_class is not None:
                 raise
             got = []  # the guessed classes were refused: the wider offer below decides
         if got or self.sop_class is not None:
             return got
-        return await client.get(target, self.keys, (*self.sop_classes, *COMMON_STORAGE), budget, header_only)
+        classes = (*self.sop_classes, *COMMON_STORAGE)
+        return await client.get(target, self.keys, classes, budget, header_only, frames)
 
 
 def _text(match: Mapping[str, object], keyword: str) -> str | None:

@@ -39,8 +39,9 @@ class Backends:
         sop_classes: Sequence[str],
         budget: Budget,
         header_only: bool = False,
+        frames: tuple[int, ...] | None = None,
     ) -> list[Instance]:
-        return await self._for(target).get(target, keys, sop_classes, budget, header_only)
+        return await self._for(target).get(target, keys, sop_classes, budget, header_only, frames)
 
     async def move(
         self, target: Target, keys: Keys, destination_ae: str, progress: Progress | None = None

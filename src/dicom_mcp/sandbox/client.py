@@ -157,6 +157,11 @@ class Sandbox:
                 "expected": {"sop": expected.sop, "study": expected.study, "series": expected.series},
                 "options": options,
                 "blobs": [[len(instance.data), instance.syntax] for instance in instances],
+                "held": {
+                    str(index): [list(kept.frames), kept.total]
+                    for index, instance in enumerate(instances)
+                    if (kept := instance.frames_kept) is not None
+                },
             }
             answer, payload = await self._exchange(worker, header, b"".join(i.data for i in instances))
         finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from io import BytesIO
 from typing import Any, Final
 
@@ -28,6 +29,7 @@ from dicom_mcp.reading.identity import identity
 from dicom_mcp.reading.image import render
 from dicom_mcp.reading.pictures import cine, frame_count, frame_pictures, picture
 from dicom_mcp.reading.report import report
+from dicom_mcp.reading.sparse import Held, compact
 from dicom_mcp.reading.structure import TooComplex, check_shape
 from dicom_mcp.sandbox.metadata import NotMetadata, from_metadata
 
@@ -67,7 +69,10 @@ def run(job: dict[str, Any], blobs: list[tuple[bytes, str]]) -> Outcome:
     failure = NOT_RENDERABLE if kind in ("render", "picture") else UNREADABLE
     options = job.get("options") or {}
     try:
-        ds = chosen(blobs, job.get("expected") or {})
+        index, ds = chosen_at(blobs, job.get("expected") or {})
+        held = held_of(job, index)
+        if held is not None and kind in ("render", "picture"):
+            make = partial(_HELD[kind], held=held)
         if not options.get("identify"):
             return make(ds, options)
         facts = identity(ds)
@@ -92,8 +97,22 @@ def run(job: dict[str, Any], blobs: list[tuple[bytes, str]]) -> Outcome:
 
 def chosen(blobs: list[tuple[bytes, str]], expected: dict[str, str]) -> Dataset:
     """The instance with the expected SOP Instance UID, checked against its study and series."""
+    return chosen_at(blobs, expected)[1]
+
+
+def held_of(job: dict[str, Any], index: int) -> Held | None:
+    """The frames blob `index` holds, when it holds only some (`job["held"]`: blob index -> [frames, total])."""
+    entry = (job.get("held") or {}).get(str(index))
+    if entry is None:
+        return None
+    frames, total = entry
+    return Held(tuple(int(f) for f in frames), int(total))
+
+
+def chosen_at(blobs: list[tuple[bytes, str]], expected: dict[str, str]) -> tuple[int, Dataset]:
+    """`chosen`, and the index of its blob."""
     wanted = expected.get("sop")
-    for data, syntax in blobs:
+    for index, (data, syntax) in enumerate(blobs):
         try:
             ds = parsed(data, syntax)
             uid = attributes.text(ds, "SOPInstanceUID")
@@ -112,7 +131,7 @@ def chosen(blobs: list[tuple[bytes, str]], expected: dict[str, str]) -> Dataset:
                     f"the PACS sent an instance with that SOP Instance UID that does not belong to the {level} "
                     "it was located in; it is not shown",
                 )
-        return ds
+        return index, ds
     raise JobFailed(NOT_FOUND, "the PACS sent no instance with that SOP Instance UID")
 
 
@@ -173,11 +192,32 @@ def _picture(ds: Dataset, options: dict[str, Any]) -> Outcome:
     return Outcome({"summary": shown.summary, "mime_type": shown.mime_type}, shown.data)
 
 
-def _frame_pictures(ds: Dataset, options: dict[str, Any]) -> Outcome:
+def _held_render(ds: Dataset, options: dict[str, Any], held: Held) -> Outcome:
+    """`_render` of an instance holding only some frames: its frame numbers are the instance's."""
+    outcome = _render(compact(ds, held), {**options, "frame": held.index(int(options["frame"]))})
+    return Outcome({**outcome.result, "summary": _numbered(outcome.result["summary"], held)}, outcome.payload)
+
+
+def _held_picture(ds: Dataset, options: dict[str, Any], held: Held) -> Outcome:
+    if options.get("frames") is None:
+        return _held_render(ds, {**options, "frame": held.frames[0]}, held)
+    return _frame_pictures(ds, options, held)
+
+
+def _numbered(summary: dict[str, Any], held: Held) -> dict[str, Any]:
+    return {**summary, "frame": held.original(int(summary["frame"])), "number_of_frames": held.total}
+
+
+def _frame_pictures(ds: Dataset, options: dict[str, Any], held: Held | None = None) -> Outcome:
     """Several frames of the one instance (`pictures.frame_pictures`): each picture's bytes in turn."""
+    source, wanted = ds, [int(frame) for frame in options["frames"]]
+    if held is not None:  # only these frames were retrieved: shown from a dataset of them alone
+        wanted = [held.index(frame) for frame in wanted if frame in held.frames]
+        ds = compact(source, held)
+    number = held.original if held is not None else int
     shown = frame_pictures(
         ds,
-        [int(frame) for frame in options["frames"]],
+        wanted,
         center=options.get("center"),
         width=options.get("width"),
         max_size=int(options["max_size"]),
@@ -186,21 +226,21 @@ def _frame_pictures(ds: Dataset, options: dict[str, Any]) -> Outcome:
         max_bytes=int(options["max_bytes"]),
         max_total=int(options["max_total"]),
     )
-    timing = cine(ds)
+    timing = cine(source)
     items = [
-        {"frame": s.frame, "reason": s.reason}
+        {"frame": number(s.frame), "reason": s.reason}
         if s.picture is None
         else {
-            "frame": s.frame,
-            "summary": s.picture.summary,
+            "frame": number(s.frame),
+            "summary": s.picture.summary if held is None else _numbered(s.picture.summary, held),
             "mime_type": s.picture.mime_type,
             "bytes": len(s.picture.data),
-            "frame_time_ms": timing.duration(s.frame) if timing else None,
+            "frame_time_ms": timing.duration(number(s.frame)) if timing else None,
         }
         for s in shown
     ]
     result = {
-        "number_of_frames": frame_count(ds),
+        "number_of_frames": frame_count(source),
         "timing": timing.source if timing else None,
         "frames": items,
     }
@@ -213,3 +253,4 @@ _JOBS: Final[dict[str, Callable[[Dataset, dict[str, Any]], Outcome]]] = {
     "render": _render,
     "picture": _picture,
 }
+_HELD: Final[dict[str, Callable[..., Outcome]]] = {"render": _held_render, "picture": _held_picture}

@@ -98,7 +98,7 @@ def register_image_tools(server: MCPServer[Any], services: Services) -> None:
             where = await locate_instance(
                 services, call, sop_instance_uid, series_instance_uid, study_instance_uid
             )
-            async with fetched(services, call, call.node, where) as instances:
+            async with fetched(services, call, call.node, where, frames=(frame,)) as instances:
                 rendered = await services.sandbox.render(
                     instances,
                     expected(where),

@@ -133,15 +133,24 @@ async def locate_instance(
 
 @asynccontextmanager
 async def fetched(
-    services: Services, call: Call, target: Target | None, where: locate.Located, header_only: bool = False
+    services: Services,
+    call: Call,
+    target: Target | None,
+    where: locate.Located,
+    header_only: bool = False,
+    frames: tuple[int, ...] | None = None,
 ) -> AsyncIterator[list[Instance]]:
     """The located instance(s), retrieved into memory within the call's budget, for the block only
-    (with `header_only`, one too large for it without its pixel data: `Backend.get`)."""
+    (with `header_only`, one too large for it without its pixel data; with `frames`, with only
+    those frames: `Backend.get`; the audit record then says how it was read)."""
     if target is None:
         raise AssertionError("fetched() before the call's target was resolved")
     with services.metrics.timed(target, "c-get"):
-        instances = await where.fetch(services.client, target, call.budget, header_only)
+        instances = await where.fetch(services.client, target, call.budget, header_only, frames)
     call.fields["instances"] = call.fields.get("instances", 0) + len(instances)
+    for kept in (i.frames_kept for i in instances if i.frames_kept is not None):
+        numbers = ", ".join(str(frame) for frame in kept.frames)
+        call.fields["pixel_data"] = f"frames {numbers} of {kept.total}: {kept.how}"
     try:
         yield instances
     finally:

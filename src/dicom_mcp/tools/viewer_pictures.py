@@ -109,7 +109,8 @@ class Pictures:
         services, settings = self._services, self._services.settings
         keys = Keys(request.keys[0], request.keys[1], entry.uid)
         where = Located(keys, likely(entry.sop_class, request.modality), entry.sop_class)
-        async with fetched(services, call, call.node, where) as instances:
+        wanted = tuple(options.get("frames") or (1,))  # an instance past the byte cap: just these
+        async with fetched(services, call, call.node, where, frames=wanted) as instances:
             return await services.sandbox.picture(
                 instances,
                 expected(where),

@@ -20,6 +20,11 @@ dataset's element headers are walked as its fragments arrive (`model/pixelstart.
 the top-level pixel data begins and would not fit in the reader's room (its length says so, or
 the message passes `byte_limit` with its header already whole), the bytes before it go to the
 reader (`HeaderOnly.cut`), and the association is aborted there and then (`_hang_up`).
+
+A reader that wants some frames of such an instance (`frames` on it: render_image, viewer_frames)
+gets them instead: the message is read on past its header by `frames.py`, which keeps only those
+frames, counted against the reader's room, and queues the C-STORE once it has ended; the
+association goes on. A message that cannot be read so ends the read (`failed`) and the association.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from pynetdicom.dimse_primitives import C_FIND
 from pynetdicom.pdu import A_ABORT_RQ
 
 from dicom_mcp.dimse import commands
+from dicom_mcp.dimse.scu import frames
+from dicom_mcp.model.framepick import FrameStart, PastRoom, Unpickable
 from dicom_mcp.model.pixelstart import Found, PixelStart
 
 # pynetdicom's own, as imported (before reactor.install() puts ours in its place).
@@ -93,6 +100,10 @@ def receive_primitive(self: DIMSEServiceProvider, primitive: Any) -> None:
         return
     pending: _FindInProgress | None = getattr(self, "_find_in_progress", None)
     fragments = list(getattr(primitive, "presentation_data_value_list", None) or ())
+    picking: frames.Picking | None = getattr(self, "_picking", None)
+    if picking is not None:  # a C-STORE read frame by frame: only what is kept is held
+        _pick_on(self, picking, fragments)
+        return
     if _past_limit(self, fragments, starting=pending is None and self.message is None):
         return
     if pending is None:
@@ -137,7 +148,7 @@ def _past_limit(self: DIMSEServiceProvider, fragments: list[Any], *, starting: b
     walk: _Walk | None = getattr(self, "_walk", None)
     found = walk.start.found if walk is not None and walk.start is not None else None
     if walk is not None and walk.message is self.message and found is not None and not walk.fits:
-        _cut(self, walk, found)  # its header is whole: hand that on instead of refusing the message
+        _stop(self, walk, found, fragments)  # its header is whole: hand that on instead of refusing it
         return True
     told = getattr(self, "on_over_limit", None)
     if told is not None:  # the receiver: tell the retrieval this message was for
@@ -170,24 +181,67 @@ def _watch(self: DIMSEServiceProvider) -> None:
     if end is not None and end <= walk.room:
         walk.fits = True  # small enough: taken whole, as any instance
     elif end is not None:
-        _cut(self, walk, found)
+        _stop(self, walk, found)
     # Undefined length (encapsulated): cut only if the message passes the byte limit (_past_limit).
 
 
 def _walk_for(self: DIMSEServiceProvider, reader: HeaderOnly, message: DIMSEMessage) -> _Walk:
     room = reader.room(message.command_set)
-    syntax = next(
+    syntax = _syntax_of(self, message)
+    if room is None or syntax is None or syntax == DeflatedExplicitVRLittleEndian:
+        return _Walk(message, None)
+    kind = FrameStart if getattr(reader, "frames", None) else PixelStart
+    return _Walk(
+        message, kind(implicit_vr=syntax.is_implicit_VR, little_endian=syntax.is_little_endian), room
+    )
+
+
+def _stop(self: DIMSEServiceProvider, walk: _Walk, found: Found, fragments: list[Any] | None = None) -> None:
+    """An instance too large for the reader's room: cut at its pixel data, or read frame by frame
+    (`fragments`: those of this primitive, which pynetdicom has not yet taken)."""
+    reader: frames.FrameReader | None = self.header_only  # type: ignore[attr-defined]
+    if reader is None or not getattr(reader, "frames", None) or not isinstance(walk.start, FrameStart):
+        _cut(self, walk, found)
+        return
+    message = walk.message
+    self.message, self._walk = None, None  # type: ignore[attr-defined]
+    syntax = _syntax_of(self, message)
+    try:
+        picking = frames.start(message, walk.start, found, str(syntax), reader.frames, walk.room)
+    except (Unpickable, PastRoom) as exc:
+        _pick_failed(self, message.command_set, int(message.context_id or 0), exc)
+        return
+    self._picking = picking  # type: ignore[attr-defined]
+    if fragments:
+        _pick_on(self, picking, fragments)
+
+
+def _pick_on(self: DIMSEServiceProvider, picking: frames.Picking, fragments: list[Any]) -> None:
+    try:
+        done = picking.feed(fragments)
+    except (Unpickable, PastRoom) as exc:
+        self._picking = None  # type: ignore[attr-defined]
+        _pick_failed(self, picking.command, picking.context_id, exc)
+        return
+    if done is not None:
+        self._picking = None  # type: ignore[attr-defined]
+        self.msg_queue.put((picking.context_id, done))
+
+
+def _pick_failed(self: DIMSEServiceProvider, command: Any, context_id: int, error: Exception) -> None:
+    _hang_up(self)
+    reader: frames.FrameReader = self.header_only  # type: ignore[attr-defined]
+    reader.failed(command, context_id, error)
+
+
+def _syntax_of(self: DIMSEServiceProvider, message: DIMSEMessage) -> UID | None:
+    return next(
         (
             UID(cx.transfer_syntax[0])
             for cx in self.assoc.accepted_contexts
             if cx.context_id == message.context_id
         ),
         None,
-    )
-    if room is None or syntax is None or syntax == DeflatedExplicitVRLittleEndian:
-        return _Walk(message, None)
-    return _Walk(
-        message, PixelStart(implicit_vr=syntax.is_implicit_VR, little_endian=syntax.is_little_endian), room
     )
 
 

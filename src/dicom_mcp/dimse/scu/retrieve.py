@@ -14,13 +14,16 @@ A header-only C-GET (get_instance_metadata) takes an instance too large for the 
 its top-level pixel data (`responses.py` cuts it there and aborts the association): the C-GET
 ends at once, and the instance is the dataset without its pixel data (`PixelsLeft` says
 what was left). Smaller instances, and those without pixel data, are taken as any other.
+
+A frame read (render_image, viewer_frames: `frames`) takes such an instance with only the frames
+asked for (`frames.py`): the C-GET goes on, and the instance's `frames_kept` says which.
 """
 
 from __future__ import annotations
 
 import queue
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from io import BytesIO
 from typing import Any, Final
 
@@ -48,8 +51,10 @@ from dicom_mcp.dimse import failures
 from dicom_mcp.dimse.identifiers import encode_keys
 from dicom_mcp.dimse.scu.association import Channel
 from dicom_mcp.dimse.scu.exchange import check_response, context_for, next_message, next_response, syntax_of
+from dicom_mcp.dimse.scu.frames import GetFrames, kept
 from dicom_mcp.dimse.scu.responses import Cut
-from dicom_mcp.errors import DicomError, PacsError
+from dicom_mcp.errors import DicomError, NotRenderable, PacsError
+from dicom_mcp.model.framepick import PastRoom
 from dicom_mcp.model.instances import Instance, Malformed, PixelsLeft, received
 from dicom_mcp.model.retrievals import STUDY_ROOT_GET, STUDY_ROOT_MOVE, Keys
 from dicom_mcp.model.target import Target
@@ -92,6 +97,9 @@ class Retrieved:
 
 
 STOPPED_BY_ABORT: Final = "stopped at the pixel data (the C-GET's association was aborted)"
+FRAMES_BY_GET: Final = (
+    "read frame by frame from the C-GET's C-STORE (the instance is larger than the byte cap)"
+)
 
 
 class _Headers:
@@ -151,11 +159,13 @@ def get(
     dimse_timeout: float,
     budget: Budget,
     header_only: bool = False,
+    frames: tuple[int, ...] | None = None,
 ) -> Retrieved:
     """One C-GET; every instance the PACS sends is kept, as bytes, while `budget` lasts.
 
     With `header_only`, an instance too large for the budget is kept up to its pixel data, and
-    the C-GET ends there (`stopped`; its association was aborted).
+    the C-GET ends there (`stopped`; its association was aborted). With `frames`, such an
+    instance is kept with those frames only (its `frames_kept` says which).
 
     Raises:
         RetrieveTooLarge: the instances passed the call's budget (the C-GET was cancelled).
@@ -167,7 +177,10 @@ def get(
     request.MessageID, request.AffectedSOPClassUID, request.Priority = 1, STUDY_ROOT_GET, 2
     request.Identifier = BytesIO(encode_keys(keys, syntax))
     assoc.dimse.byte_limit = lambda: budget.remaining + COMMAND_SLACK  # type: ignore[attr-defined]
-    if header_only:
+    if frames:
+        reader = GetFrames(assoc.dimse.msg_queue, budget, keys.instance, frames)
+        assoc.dimse.header_only = reader  # type: ignore[attr-defined]
+    elif header_only:
         assoc.dimse.header_only = _Headers(assoc.dimse.msg_queue, budget, keys.instance)  # type: ignore[attr-defined]
     assoc.dimse.send_msg(request, context_id)
     got = Retrieved()
@@ -183,6 +196,10 @@ def get(
         if isinstance(message, C_STORE):
             _store(channel, store_context, message, got, budget, (context_id, target.describe()))
             continue
+        if isinstance(message, PastRoom):  # a frame read's frames would not fit (frames.py)
+            raise too_large(target.describe(), budget.cap)
+        if isinstance(message, ValueError):  # framepick.Unpickable: its message names the cause
+            raise NotRenderable(str(message))
         if isinstance(message, Cut):  # the instance asked for, up to its pixel data (responses.py)
             stored = syntax_of(assoc, store_context) or ExplicitVRLittleEndian
             take = lambda size: budget.take(size, target.describe())  # noqa: E731
@@ -215,7 +232,10 @@ def _store(
         try:
             if syntax != DeflatedExplicitVRLittleEndian:
                 budget.take(len(data), where)
-            got.instances.append(received(data, syntax, lambda size: budget.take(size, where)))
+            instance = received(data, syntax, lambda size: budget.take(size, where))
+            if (picked := kept(request, FRAMES_BY_GET)) is not None:
+                instance = replace(instance, frames_kept=picked)
+            got.instances.append(instance)
         except Malformed:
             status = _CANNOT_UNDERSTAND
         except DicomError as exc:  # past the call's budget, or the process's
