@@ -74,7 +74,7 @@ def build_bench_dataset(directory: Path) -> BenchData:
     into the study of PAT004.
 
     Each instance of the series is the 512x512 CT slice under its own UIDs (512 KiB each, 1,002 MiB
-    in all): the README's figures for sections c, f, g and j were measured on that series.
+    in all): the figures in docs/developers/bench.md for sections c, f, g and j were measured on that series.
     """
     catalog = build_dataset(directory)
     study = catalog.studies_for_patient("PAT004")[0]

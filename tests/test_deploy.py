@@ -1,9 +1,10 @@
-"""The Dockerfile, the compose file and the README's commands: checked, and run here.
+"""The Dockerfile, the compose file and the documented commands: checked, and run here.
 
 No Docker engine runs on the test machines, so every command those files run is exercised
 directly: the install, the entry point with the container's settings, the HEALTHCHECK, and the
-README's `docker run` settings, with requests sent from a non-loopback address as Docker's bridge
-sends them. The README's client examples (curl, a desktop client's stdio config) run as written.
+deployment page's `docker run` settings (docs/operators/deployment.md), with requests sent from a
+non-loopback address as Docker's bridge sends them. The README's client examples (curl, a desktop
+client's stdio config) run as written.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from testbeds.store import Destination
 BIN = Path(sys.executable).parent
 COMPOSE = REPO / "deploy" / "docker-compose.yml"
 README_URL = "http://127.0.0.1:8000"
+# The README first: its first bash block is the run command.
+DOCUMENTED = (REPO / "README.md", REPO / "docs" / "operators" / "deployment.md")
 
 
 def setting_names() -> set[str]:
@@ -55,12 +58,12 @@ def dockerfile() -> str:
 
 
 def readme_blocks(language: str) -> list[str]:
-    text = (REPO / "README.md").read_text()
+    text = "\n".join(page.read_text() for page in DOCUMENTED)
     return [block.strip() for block in re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)]
 
 
 def readme_commands(start: str) -> list[list[str]]:
-    """Every command in the README's bash blocks that starts with `start`, split as bash would."""
+    """Every command in the documented bash blocks that starts with `start`, split as bash would."""
     lines = "\n".join(readme_blocks("bash")).replace("\\\n", " ").splitlines()
     return [shlex.split(line, comments=True) for line in lines if line.strip().startswith(start)]
 

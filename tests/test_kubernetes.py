@@ -163,9 +163,9 @@ def test_image_name_and_tag_are_set_once_in_the_kustomization(pod: Resource) -> 
     assert container_of(pod)["image"] == entry["name"] == "dicom-mcp"
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert entry["newTag"] == version
-    # The build command the README and the kustomization give makes the image the entry names.
+    # The build command the deployment page and the kustomization give makes the image the entry names.
     build = f"docker build -t {entry['newName']}:{entry['newTag']} ."
-    assert build in (REPO / "README.md").read_text()
+    assert build in (REPO / "docs" / "operators" / "deployment.md").read_text()
     assert build in (MANIFESTS / "kustomization.yaml").read_text()
 
 

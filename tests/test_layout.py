@@ -1,4 +1,4 @@
-"""The README's map of the source tree names every room of it, and nothing that is gone."""
+"""The source map (docs/developers/architecture.md) names every room of the tree, and nothing that is gone."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ PACKAGE = REPO / "src" / "dicom_mcp"
 
 
 def readme_map() -> str:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    start = readme.index("```\nsrc/dicom_mcp/")
-    return readme[start : readme.index("```", start + 3)]
+    page = (REPO / "docs" / "developers" / "architecture.md").read_text(encoding="utf-8")
+    start = page.index("```\nsrc/dicom_mcp/")
+    return page[start : page.index("```", start + 3)]
 
 
 def test_every_package_and_top_level_module_is_on_the_map() -> None:

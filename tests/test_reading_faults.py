@@ -102,7 +102,7 @@ async def test_a_pacs_that_never_sends_the_instance_times_out_at_the_deadline(
             0,
             "GetNotOffered",
             "; a PACS that does not offer C-GET may answer so: set DICOM_MCP_RECEIVER_PORT so that this "
-            "service can read it by C-MOVE (README: Reading a study)",
+            "service can read it by C-MOVE (docs/users/reading.md: PACS without C-GET)",
         ),
         (2, "AnswerCutShort", ""),
     ],

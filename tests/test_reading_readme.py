@@ -1,4 +1,4 @@
-"""The README's set-up for reading and moving works as written: its nodes file and its API keys file."""
+"""The documented set-up for reading and moving works as written: its nodes files and its API keys file."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from dicom_mcp.security.auth import load_api_keys
 from dicom_mcp.services import build_receiver, default_target
 from dicom_mcp.settings import Settings
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+PAGES = (DOCS / "operators" / "security.md", DOCS / "users" / "reading.md")
 
 
 def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
+    text = "\n".join(page.read_text(encoding="utf-8") for page in PAGES)
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
 
 
 def test_the_readmes_nodes_file_marks_one_move_destination(tmp_path: Path) -> None:

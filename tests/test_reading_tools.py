@@ -379,11 +379,11 @@ async def test_stdio_reads_headers_and_reports_from_both_pacs(
             assert reports["sr"]["verifying_observer"] == OBSERVER
 
 
-# --- the README's examples ---------------------------------------------------------------------------
+# --- the documented examples (docs/users/reading.md) ----------------------------------------------
 
 
 def readme_section(title: str) -> str:
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[1] / "docs" / "users" / "reading.md").read_text(encoding="utf-8")
     return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
@@ -392,7 +392,7 @@ def blocks(section: str, language: str) -> list[str]:
 
 
 def call_of(example: str) -> tuple[str, dict[str, Any]]:
-    """A README example `tool(name=value, ...)` as the tool's name and arguments."""
+    """A documented example `tool(name=value, ...)` as the tool's name and arguments."""
     call = ast.parse(example.strip(), mode="eval").body
     assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and not call.args
     return call.func.id, {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}

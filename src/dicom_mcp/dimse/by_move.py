@@ -54,12 +54,12 @@ def not_offered(target: Target, cause: PacsError | None = None) -> str:
     if isinstance(cause, AssociationAborted):
         return (
             f"{cause}; a PACS that does not offer C-GET may answer so: set DICOM_MCP_RECEIVER_PORT so that "
-            "this service can read it by C-MOVE (README: Reading a study)"
+            "this service can read it by C-MOVE (docs/users/reading.md: PACS without C-GET)"
         )
     return (
         f"{target.describe()} does not offer C-GET to this service: set DICOM_MCP_RECEIVER_PORT so that it "
         "can read by C-MOVE, and register this service's AE title at the PACS as a move destination "
-        "(README: Reading a study)"
+        "(docs/users/reading.md: PACS without C-GET)"
     )
 
 
