@@ -28,6 +28,7 @@ from dicom_mcp.dicomweb import finding
 from dicom_mcp.dicomweb.auth import FileAuth, tls_context
 from dicom_mcp.dicomweb.decoding import QueryDecoding
 from dicom_mcp.dicomweb.exchange import Exchange
+from dicom_mcp.dicomweb.frames import read_frames
 from dicom_mcp.dicomweb.search import url_path
 from dicom_mcp.errors import MoveRefused, PacsTimeout, RetrieveTooLarge
 from dicom_mcp.model.instances import Instance
@@ -98,7 +99,8 @@ class DicomWebClient:
         """WADO-RS the instances `keys` name, as stored, into memory (`sop_classes` is DIMSE's concern).
 
         With `header_only`, one instance too large for `budget` is read from its WADO-RS metadata
-        instead (DICOM JSON, bulk data by reference), which any size of instance fits.
+        instead (DICOM JSON, bulk data by reference), which any size of instance fits; with
+        `frames`, from its metadata and those WADO-RS frames (`frames.py`: `frames_kept`).
 
         Raises:
             RetrieveTooLarge: they passed the call's budget.
@@ -115,9 +117,11 @@ class DicomWebClient:
             try:
                 return await exchange.instances(url_path(path), budget)
             except RetrieveTooLarge:
-                if not header_only or sop_uid is None:
+                if not (header_only or frames) or sop_uid is None:
                     raise
             budget.give(budget.held - held)  # what the refused body took: nothing of it is kept
+            if frames:
+                return await read_frames(exchange, path, budget, sop_uid, frames)
             return await exchange.metadata(url_path([*path, "metadata"]), budget, sop_uid)
 
         return await self._run(target, work)

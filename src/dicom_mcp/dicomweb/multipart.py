@@ -26,6 +26,7 @@ class TooManyParts(MultipartError):
 class Part:
     content_type: str  # lower case, without parameters; "" when the part declares none
     body: bytes
+    transfer_syntax: str = ""  # its transfer-syntax parameter (WADO-RS frames), "" when none
 
 
 def boundary_of(content_type: str) -> str | None:
@@ -36,6 +37,14 @@ def boundary_of(content_type: str) -> str | None:
         return None
     boundary = message.get_param("boundary")
     return boundary if isinstance(boundary, str) and boundary else None
+
+
+def parameter(content_type: str, name: str) -> str:
+    """A parameter of a Content-Type value ("" when it has none of that name)."""
+    message = Message()
+    message["Content-Type"] = content_type
+    value = message.get_param(name)
+    return value.strip() if isinstance(value, str) else ""
 
 
 def parts(body: bytes, boundary: str, most: int = 10_000) -> list[Part]:
@@ -74,9 +83,10 @@ def _part(raw: bytes) -> Part:
         if raw[line_end:] != b"\r\n":
             raise MultipartError("a part has no empty line after its headers")
         return Part("", b"")
-    content_type = ""
+    content_type = syntax = ""
     for line in raw[line_end + 2 : headers_end].split(b"\r\n"):
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-type":
-            content_type = value.decode("latin-1").split(";")[0].strip().lower()
-    return Part(content_type, raw[headers_end + 4 :])
+            text = value.decode("latin-1")
+            content_type, syntax = text.split(";")[0].strip().lower(), parameter(text, "transfer-syntax")
+    return Part(content_type, raw[headers_end + 4 :], syntax)

@@ -119,7 +119,8 @@ def read_by_move(
     """One C-MOVE of `keys` to the receiver, on an association `one_off` opens; what `waiter` took.
 
     Blocking. Ends when the final response has come and the instances it reports sent have arrived
-    (or a header-only read has its header), within `give_up`.
+    (or a header-only read has its header), within `give_up`. For a frame read, an instance too
+    large for the budget arrives with only its frames (`receiver_reader.py`); the C-MOVE goes on.
     """
     to = receiver.ae_title
 

@@ -20,8 +20,10 @@ metrics; nothing about an instance is logged.
 A header-only retrieval (get_instance_metadata) takes an instance too large for its budget up
 to its pixel data, as a header-only C-GET does (`scu/responses.py`): the rest of that C-STORE
 is dropped and the PACS's association aborted, so the PACS counts the sub-operation failed; the
-retrieval has its header all the same. Only the replica whose retrieval waits can do so: one
-that would hand the instance on (`_forward`) takes it whole or refuses it at the cap.
+retrieval has its header all the same. A frame read (render_image, viewer_frames) takes such an
+instance with only the frames it asked for (`scu/frames.py`), and the association goes on. Only
+the replica whose retrieval waits can do either: one that would hand the instance on (`_forward`)
+takes it whole or refuses it at the cap.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ from pynetdicom import AE, evt
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
+from dicom_mcp.dimse.receiver_reader import StoreReader
 from dicom_mcp.dimse.scu.association import RETRIEVE_MAX_PDU
-from dicom_mcp.dimse.scu.responses import Cut
+from dicom_mcp.dimse.scu.frames import kept
 from dicom_mcp.dimse.scu.retrieve import COMMAND_SLACK, STORED_SYNTAXES, sop_uid_of
 from dicom_mcp.dimse.waits import (
     CANNOT_UNDERSTAND,
@@ -58,6 +61,9 @@ from dicom_mcp.pacs.budget import too_large
 from dicom_mcp.state.moves import MoveRelay
 
 MAX_ASSOCIATIONS: Final = 32
+FRAMES_BY_MOVE: Final = (
+    "read frame by frame from the C-MOVE's C-STORE to the receiver (the instance is larger than the byte cap)"
+)
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +138,7 @@ class Receiver:
         with self._lock:
             return dict(self._instances)
 
-    def _refuse(self, reason: str) -> None:
+    def refuse(self, reason: str) -> None:
         with self._lock:
             self._refusals[reason] += 1
 
@@ -146,14 +152,14 @@ class Receiver:
         if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
             address = str(parsed.ipv4_mapped)
         if address not in self.allowed:
-            self._refuse("host")
+            self.refuse("host")
             logger.warning("receiver: refused an association from an address no configured PACS has")
             event.assoc.acse.send_reject(0x01, 0x01, 0x03)  # rejected-permanent, by the service user
             return
         # What one message may bring before it is complete: the per-call cap (hardening's bound).
         event.assoc.dimse.byte_limit = lambda: self._max_bytes + COMMAND_SLACK  # type: ignore[attr-defined]
         event.assoc.dimse.on_over_limit = self._over_limit  # type: ignore[attr-defined]
-        event.assoc.dimse.header_only = _Headers(self, event.assoc)  # type: ignore[attr-defined]
+        event.assoc.dimse.header_only = StoreReader(self, event.assoc)  # type: ignore[attr-defined]
 
     def waiter_for(self, command: Any) -> Waiter | None:
         """The retrieval here a C-STORE-RQ (its command set) is for, if one waits for it on this replica."""
@@ -169,7 +175,7 @@ class Receiver:
 
     def _over_limit(self, command: Any) -> None:
         """A C-STORE passed the per-call cap before it was whole: its retrieval is too large."""
-        self._refuse("too large")
+        self.refuse("too large")
         waiter = self.waits.find(int(getattr(command, "MoveOriginatorMessageID", 0) or 0))
         if waiter is not None:
             waiter.fail(too_large(f"receiver {self.ae_title}", waiter.budget.cap))
@@ -190,11 +196,13 @@ class Receiver:
         if waiter is None and originator and self.relay is not None:
             return self._forward(message_id, originator, sop_uid, syntax, data)
         if waiter is None or originator not in (self.ae_title, waiter.source):
-            self._refuse("not awaited")
+            self.refuse("not awaited")
             return NOT_AUTHORIZED
-        status = waiter.take(sop_uid, data, syntax, f"receiver {self.ae_title}")
+        status = waiter.take(
+            sop_uid, data, syntax, f"receiver {self.ae_title}", kept(request, FRAMES_BY_MOVE)
+        )
         if status == NOT_AUTHORIZED:
-            self._refuse("not asked for")
+            self.refuse("not asked for")
         elif status == SUCCESS:
             self.took("kept")
         return status
@@ -204,16 +212,16 @@ class Receiver:
         assert self.relay is not None
         try:
             if originator != self.ae_title and originator not in self.relay.sources(message_id):
-                self._refuse("not awaited")
+                self.refuse("not awaited")
                 return NOT_AUTHORIZED
             forwarded = self.relay.forward(message_id, sop_uid, syntax, data)
         except StoreError:
-            self._refuse("store unavailable")
+            self.refuse("store unavailable")
             return OUT_OF_RESOURCES
         if forwarded == "kept":
             self.took("handed on")
             return SUCCESS
-        self._refuse(forwarded)
+        self.refuse(forwarded)
         return OUT_OF_RESOURCES if forwarded == "too large" else NOT_AUTHORIZED
 
     @contextmanager
@@ -249,33 +257,6 @@ class Receiver:
             with suppress(StoreError):  # else the puller ends at its next timeout
                 relay.wake(waiter.message_id)
             puller.join(timeout=PULL_SECONDS + 5)
-
-
-class _Headers:
-    """The receiver's header-only reader for one association (`scu.responses.HeaderOnly`): a C-STORE
-    for a header-only retrieval may be taken whole while its budget lasts, else up to its pixel data."""
-
-    def __init__(self, receiver: Receiver, assoc: Any) -> None:
-        self._receiver, self._assoc = receiver, assoc
-
-    def room(self, command: Any) -> int | None:
-        waiter = self._receiver.waiter_for(command)
-        return waiter.budget.remaining if waiter is not None and waiter.header_only else None
-
-    def cut(self, cut: Cut) -> None:
-        waiter = self._receiver.waiter_for(cut.command)
-        syntax = next(
-            (
-                str(cx.transfer_syntax[0])
-                for cx in self._assoc.accepted_contexts
-                if cx.context_id == cut.context_id
-            ),
-            ExplicitVRLittleEndian,
-        )
-        sop_uid = sop_uid_of(cut.command)
-        where = f"receiver {self._receiver.ae_title}"
-        if waiter is not None and waiter.take_header(sop_uid, cut, syntax, where):
-            self._receiver.took("kept")
 
 
 def _text(value: object) -> str:

@@ -5,6 +5,10 @@ the AE title of the PACS moving; the instances the receiver hands it are checked
 and kept as encoded bytes, in memory. `Waits` gives each retrieval in flight a C-MOVE Message ID
 of its own (across replicas too, when a relay claims each in Redis): the PACS copies it into every
 C-STORE it sends, and the receiver finds the retrieval by it.
+
+A frame read (`frames`: render_image, viewer_frames) takes an instance too large for its budget
+with only those frames (`scu/frames.py`, through the receiver's reader); the instance's
+`frames_kept` says which.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from pydicom.uid import DeflatedExplicitVRLittleEndian
@@ -23,7 +27,7 @@ from pydicom.uid import DeflatedExplicitVRLittleEndian
 from dicom_mcp.dimse.scu.responses import Cut
 from dicom_mcp.dimse.scu.retrieve import header_instance
 from dicom_mcp.errors import DicomError, DicomMcpError, ServiceBusy, StoreError
-from dicom_mcp.model.instances import Instance, Malformed, received
+from dicom_mcp.model.instances import FramesKept, Instance, Malformed, received
 from dicom_mcp.pacs.budget import Budget
 from dicom_mcp.state.moves import MoveRelay
 
@@ -51,6 +55,7 @@ class Waiter:
     source: str  # the AE title of the PACS moving (some, pynetdicom's among them, name themselves
     # as the Move Originator instead of the AE that asked)
     header_only: bool = False  # an instance too large for the budget is taken up to its pixel data
+    frames: tuple[int, ...] | None = None  # such an instance is taken with only these frames
     instances: list[Instance] = field(default_factory=list)
     failed: int = 0
     refused: DicomMcpError | None = None  # past the budget (or a failed hand-off): cancel the C-MOVE
@@ -58,8 +63,10 @@ class Waiter:
     _seen: set[str] = field(default_factory=set)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
-    def take(self, sop_uid: str, data: bytes, syntax: str, where: str) -> int:
-        """Keep one instance the PACS sent (or say why not); the C-STORE status to answer."""
+    def take(self, sop_uid: str, data: bytes, syntax: str, where: str, kept: FramesKept | None = None) -> int:
+        """Keep one instance the PACS sent (or say why not); the C-STORE status to answer.
+
+        `kept`: the instance was read frame by frame, and holds only those frames."""
         with self._changed:
             try:
                 if (self.expected is not None and sop_uid not in self.expected) or sop_uid in self._seen:
@@ -69,7 +76,8 @@ class Waiter:
                 try:
                     if syntax != DeflatedExplicitVRLittleEndian:
                         self.budget.take(len(data), where)
-                    self.instances.append(received(data, syntax, lambda size: self.budget.take(size, where)))
+                    instance = received(data, syntax, lambda size: self.budget.take(size, where))
+                    self.instances.append(instance if kept is None else replace(instance, frames_kept=kept))
                 except Malformed:
                     self.failed += 1
                     return CANNOT_UNDERSTAND
@@ -109,7 +117,7 @@ class Waiter:
             self._changed.notify_all()
 
     def fail(self, exc: DicomMcpError) -> None:
-        """Stop the retrieval with `exc` (the hand-off between replicas failed)."""
+        """Stop the retrieval with `exc` (the hand-off between replicas, or a frame read, failed)."""
         with self._changed:
             self.refused = self.refused or exc
             self._changed.notify_all()
@@ -135,7 +143,12 @@ class Waits:
 
     @contextmanager
     def waiting(
-        self, expected: Iterable[str] | None, budget: Budget, source: str, header_only: bool = False
+        self,
+        expected: Iterable[str] | None,
+        budget: Budget,
+        source: str,
+        header_only: bool = False,
+        frames: tuple[int, ...] | None = None,
     ) -> Iterator[Waiter]:
         """A Waiter with a Message ID of its own, forgotten on the way out."""
         wanted = None if expected is None else sorted(expected)
@@ -145,7 +158,12 @@ class Waits:
                     raise ServiceBusy("every C-MOVE message ID is in use; try again shortly")
                 message_id = next(i for i in self._ids if i not in self._waiting)
                 waiter = Waiter(
-                    message_id, None if wanted is None else frozenset(wanted), budget, source, header_only
+                    message_id,
+                    None if wanted is None else frozenset(wanted),
+                    budget,
+                    source,
+                    header_only,
+                    frames,
                 )
                 self._waiting[message_id] = waiter
             try:
