@@ -30,6 +30,9 @@ The methods replaced here are copies of pynetdicom 3.0.4's, changed only in how 
 pynetdicom whose originals differ (by a fingerprint of their source) is refused at start-up
 with a clear message, rather than run with a silently diverged copy.
 
+P-DATA-TF PDUs: `install()` also puts `pdata.py`'s reader in place of pynetdicom's, which copied
+each PDU whole four times before DIMSE saw it.
+
 Associations peers open to us: `install()` also replaces pynetdicom's acceptor loop, which
 polls every millisecond too, with `acceptor.py`'s, woken by the DUL thread after each action.
 
@@ -62,6 +65,7 @@ from pynetdicom.pdu import A_ABORT_RQ
 from pynetdicom.transport import AssociationSocket
 
 from dicom_mcp.dimse.acceptor import run_acceptor, stir
+from dicom_mcp.dimse.pdata import read_pdu_data
 from dicom_mcp.dimse.scu import responses
 from dicom_mcp.errors import PynetdicomChanged
 
@@ -81,6 +85,7 @@ EXPECTED_SOURCES: Final = {
     "stop_dul": "28a7e0be126e7b30",
     "_process_recv_primitive": "4c0ebbb3e646e35e",
     "_is_transport_event": "8725ed03bb8fbdef",
+    "_read_pdu_data": "19f2d4e38c13c835",
     "receive_primitive": "5f99c86b14a15cef",
     "decode_msg": "f51c777e841a76be",
     "message_to_primitive": "f8f43d34e43450ef",
@@ -204,6 +209,7 @@ def install() -> None:
     DULServiceProvider.stop_dul = _stop_dul  # type: ignore[method-assign]
     DIMSEServiceProvider.receive_primitive = responses.receive_primitive  # type: ignore[method-assign]
     Association._run_reactor = run_acceptor  # type: ignore[method-assign]
+    DULServiceProvider._read_pdu_data = read_pdu_data  # type: ignore[method-assign]
 
 
 def _qualified(name: str) -> str:
