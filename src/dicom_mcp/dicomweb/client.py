@@ -30,7 +30,7 @@ from dicom_mcp.dicomweb.decoding import QueryDecoding
 from dicom_mcp.dicomweb.exchange import Exchange
 from dicom_mcp.dicomweb.frames import read_frames
 from dicom_mcp.dicomweb.search import url_path
-from dicom_mcp.errors import MoveRefused, PacsTimeout, RetrieveTooLarge
+from dicom_mcp.errors import MoveRefused, PacsError, PacsTimeout, RetrieveTooLarge
 from dicom_mcp.model.instances import Instance
 from dicom_mcp.model.queries import Query
 from dicom_mcp.model.retrievals import Keys
@@ -116,12 +116,18 @@ class DicomWebClient:
             held = budget.held
             try:
                 return await exchange.instances(url_path(path), budget)
-            except RetrieveTooLarge:
+            except RetrieveTooLarge as exc:
                 if not (header_only or frames) or sop_uid is None:
                     raise
+                too_large = exc
             budget.give(budget.held - held)  # what the refused body took: nothing of it is kept
             if frames:
-                return await read_frames(exchange, path, budget, sop_uid, frames)
+                try:
+                    return await read_frames(exchange, path, budget, sop_uid, frames)
+                except PacsError as exc:  # the cap is still the reason; the frames' failure follows
+                    raise RetrieveTooLarge(
+                        f"{too_large}; reading only the frames asked for failed too: {exc}"
+                    ) from exc
             return await exchange.metadata(url_path([*path, "metadata"]), budget, sop_uid)
 
         return await self._run(target, work)
