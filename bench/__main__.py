@@ -1,9 +1,9 @@
 """Run the performance bench: `.venv/bin/python -m bench` from the repository root.
 
-Starts its own Orthanc (the test data set plus a 2,000-instance series and a 512x512 CT), a
-storescp for C-MOVEs to send to (Orthanc also knows section j's receivers), and the real service
-processes; measures the services against baselines taken in the same run, and prints one table.
-Timings are printed, never asserted.
+Starts its own Orthanc (the test data set plus a 2,000-instance series, a 512x512 CT and a
+200-frame Enhanced CT), a storescp for C-MOVEs to send to (Orthanc also knows section j's
+receivers), and the real service processes; measures the services against baselines taken in the
+same run, and prints one table. Timings are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from bench.baseline import baseline
 from bench.big import big_query
 from bench.dcmtk import DEST_NODE, run_storescp
 from bench.far import far_load
+from bench.frames import frames
 from bench.memory import growth, renders, sessions
 from bench.pacs import BIG_SERIES_SIZE, DICOM_THREADS, build_bench_dataset, run_bench_orthanc
 from bench.reads import metadata, move, render
@@ -46,6 +47,7 @@ SECTIONS: dict[str, Callable[[Bed, Report], None]] = {  # in the order they run
     "metadata": metadata,
     "move": move,
     "render": render,
+    "frames": frames,
     "growth": growth,
     "render-memory": renders,
     "baseline": baseline,

@@ -105,7 +105,7 @@ def build_bench_dataset(directory: Path) -> BenchData:
 def phantom_volume(frames: int = FRAMES, size: int = FRAME_SIZE) -> np.ndarray:
     """Stored values (HU + 1024) of a chest phantom, one slice per frame, each different.
 
-    The body narrows towards both ends, the lungs come and go, the spine's ring stays, and a
+    The body narrows towards both ends, the lungs come and go, a bone ring stays, and a
     sphere of +200 HU (a lesion) is widest at the middle frame; every frame has its own noise.
     """
     y, x = np.mgrid[0:size, 0:size] / size - 0.5
@@ -133,7 +133,7 @@ def write_frames(template: Dataset, series_uid: str, path: Path) -> ImageKeys:
     The rescale (-1024, HU) sits in the Shared Functional Groups and a window per frame in the
     Per-frame Functional Groups (testbeds.enhanced), as an Enhanced CT scanner writes them.
     """
-    ds = template.copy()
+    ds = copy.deepcopy(template)  # the template stays as it was (pydicom's copy() shares its elements)
     ds.file_meta = FileMetaDataset(template.file_meta)
     sop_uid = f"{series_uid}.1"
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID(ENHANCED_CT)
