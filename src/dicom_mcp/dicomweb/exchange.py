@@ -112,6 +112,23 @@ class Exchange:
         body = await self._read(response, None, None, budget)
         return [Instance(body, instances.DICOM_JSON, PixelsLeft(FROM_METADATA, sop_uid))]
 
+    async def body(self, path: str, accepts: tuple[str, ...], budget: Budget) -> tuple[str, bytes]:
+        """GET a resource below the root, asking with each of `accepts` in turn while the archive
+        answers 406; its Content-Type and body, counted against `budget`.
+
+        Raises:
+            RetrieveTooLarge: the body passed the call's budget.
+        """
+        url = f"{self._root}/{path}"
+        for accept in accepts:
+            response = await self._open(url, accept)
+            if response.status_code != 406 or accept == accepts[-1]:
+                break
+            await response.aclose()
+        self._check(response)
+        content_type = response.headers.get("Content-Type", "")
+        return content_type, await self._read(response, None, None, budget)
+
     async def _open(self, url: str, accept: str) -> httpx.Response:
         """Send a GET (streamed); retry 429 and 503 as the archive asks, within the deadline."""
         for attempt in range(RETRIES + 1):

@@ -80,15 +80,7 @@ async def read_frames(
 
 async def _frames(exchange: Exchange, path: str, budget: Budget) -> list[multipart.Part]:
     """GET the frames at `path`, as stored if the archive will; their parts, in order."""
-    # Exchange's own request, status and capped read (retries, the deadline, budget counting).
-    url = f"{exchange._root}/{path}"
-    response = await exchange._open(url, AS_STORED)
-    if response.status_code == 406:
-        await response.aclose()
-        response = await exchange._open(url, DEFAULT_SYNTAX)
-    exchange._check(response)
-    content_type = response.headers.get("Content-Type", "")
-    body = await exchange._read(response, None, None, budget)
+    content_type, body = await exchange.body(path, (AS_STORED, DEFAULT_SYNTAX), budget)
     boundary = multipart.boundary_of(content_type)
     if boundary is None:
         raise errors.malformed(exchange.where, "multipart/related answer")
