@@ -9,6 +9,7 @@ reactor.py      the process-wide set-up: quiet logging, an event-driven reactor,
                 PDUs read in one go, every patched or relied-on pynetdicom method fingerprinted
 acceptor.py     the loop of associations peers open to us, woken by its DUL thread
 pdata.py        P-DATA-TF PDUs read without copying their values
+store_rsp.py    C-STORE responses written as bytes (the receiver's and a C-GET's)
 failures.py     DIMSE statuses and association outcomes put into words
 tls.py          TLS contexts per node
 receiver.py     the Storage SCP that takes what a C-MOVE sends to this service

@@ -30,6 +30,9 @@ The methods replaced here are copies of pynetdicom 3.0.4's, changed only in how 
 pynetdicom whose originals differ (by a fingerprint of their source) is refused at start-up
 with a clear message, rather than run with a silently diverged copy.
 
+C-STORE responses: `install()` also puts `store_rsp.py`'s writer in front of pynetdicom's
+`send_msg`, which built each one as a pydicom Dataset on the path of every instance received.
+
 P-DATA-TF PDUs: `install()` also puts `pdata.py`'s reader in place of pynetdicom's, which copied
 each PDU whole four times before DIMSE saw it.
 
@@ -64,6 +67,7 @@ from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu import A_ABORT_RQ
 from pynetdicom.transport import AssociationSocket
 
+from dicom_mcp.dimse import store_rsp
 from dicom_mcp.dimse.acceptor import run_acceptor, stir
 from dicom_mcp.dimse.pdata import read_pdu_data
 from dicom_mcp.dimse.scu import responses
@@ -89,6 +93,7 @@ EXPECTED_SOURCES: Final = {
     "receive_primitive": "5f99c86b14a15cef",
     "decode_msg": "f51c777e841a76be",
     "message_to_primitive": "f8f43d34e43450ef",
+    "DIMSEServiceProvider.send_msg": "a839cf2fb46976d9",  # C-STORE responses (store_rsp.py)
     # What the rest of dimse/ relies on without replacing it: the socket's close and read
     # (replaced and wrapped at install), Association's `_kill` and `_is_paused` flags
     # (scu/association.py) and the DIMSE provider's `msg_queue` (scu/exchange.py, responses.py).
@@ -210,6 +215,7 @@ def install() -> None:
     DIMSEServiceProvider.receive_primitive = responses.receive_primitive  # type: ignore[method-assign]
     Association._run_reactor = run_acceptor  # type: ignore[method-assign]
     DULServiceProvider._read_pdu_data = read_pdu_data  # type: ignore[method-assign]
+    DIMSEServiceProvider.send_msg = store_rsp.send_msg  # type: ignore[method-assign]
 
 
 def _qualified(name: str) -> str:
