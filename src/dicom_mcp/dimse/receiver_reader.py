@@ -10,18 +10,28 @@ replica holds (handed on through Redis), is taken whole or refused at the cap, a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydicom.uid import ExplicitVRLittleEndian
 
 from dicom_mcp.dimse.scu.responses import Cut
 from dicom_mcp.dimse.scu.retrieve import sop_uid_of
+from dicom_mcp.dimse.waits import Waiter
 from dicom_mcp.errors import NotRenderable
 from dicom_mcp.model.framepick import PastRoom
 from dicom_mcp.pacs.budget import too_large
 
-if TYPE_CHECKING:
-    from dicom_mcp.dimse.receiver import Receiver
+
+class Receiving(Protocol):
+    """What the reader asks of the receiver (`receiver.Receiver`)."""
+
+    ae_title: str
+
+    def waiter_for(self, command: Any) -> Waiter | None: ...
+
+    def took(self, path: str) -> None: ...
+
+    def refuse(self, reason: str) -> None: ...
 
 
 class StoreReader:
@@ -29,7 +39,7 @@ class StoreReader:
     a C-STORE for a header-only or frame read may be taken whole while its budget lasts, else up to
     its pixel data, or with the frames that read asked for."""
 
-    def __init__(self, receiver: Receiver, assoc: Any) -> None:
+    def __init__(self, receiver: Receiving, assoc: Any) -> None:
         self._receiver, self._assoc = receiver, assoc
         self._frames: tuple[int, ...] = ()
 
