@@ -18,7 +18,7 @@ from pynetdicom.dul import DULServiceProvider
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import AssociationSocket
 
-from dicom_mcp.dimse import acceptor, reactor
+from dicom_mcp.dimse import acceptor, fingerprints, reactor
 from dicom_mcp.dimse.scu import responses
 from dicom_mcp.errors import ConfigurationError
 from testbeds.faults import stop_server
@@ -44,9 +44,9 @@ def test_a_changed_method_is_named() -> None:
     def run_reactor(self: object) -> None:  # a pynetdicom that changed its loop
         pass
 
-    methods = {**reactor.ORIGINALS, "run_reactor": run_reactor}
-    assert reactor.diverged(methods) == ["run_reactor"]
-    assert reactor.diverged({}) == list(reactor.EXPECTED_SOURCES)
+    methods = {**fingerprints.ORIGINALS, "run_reactor": run_reactor}
+    assert fingerprints.diverged(methods) == ["run_reactor"]
+    assert fingerprints.diverged({}) == list(fingerprints.EXPECTED_SOURCES)
 
 
 def test_a_diverged_pynetdicom_is_refused_at_start_up_with_what_to_do(

@@ -6,7 +6,8 @@ scu/            blocking exchanges on one association (find, retrieve, responses
 identifiers.py  query and retrieval identifiers as bytes; wire.py the fast identifier writer
 commands.py     C-FIND-RSP command sets read from their bytes (scu/responses.py uses it)
 reactor.py      the process-wide set-up: quiet logging, an event-driven reactor, bounded
-                PDUs read in one go, every patched or relied-on pynetdicom method fingerprinted
+                PDUs read in one go; fingerprints.py: every patched or relied-on pynetdicom
+                method's source, checked at start-up
 acceptor.py     the loop of associations peers open to us, woken by its DUL thread
 pdata.py        P-DATA-TF PDUs read without copying their values
 store_rsp.py    C-STORE responses written as bytes (the receiver's and a C-GET's)

@@ -27,8 +27,8 @@ write to. The steps of each turn are pynetdicom's own, in its order; only the wa
 turns changes. The wait is capped (`MAX_WAIT`) so the ARTIM timer is still checked.
 
 The methods replaced here are copies of pynetdicom 3.0.4's, changed only in how they wait. A
-pynetdicom whose originals differ (by a fingerprint of their source) is refused at start-up
-with a clear message, rather than run with a silently diverged copy.
+pynetdicom whose originals differ (by a fingerprint of their source, `fingerprints.py`) is
+refused at start-up with a clear message, rather than run with a silently diverged copy.
 
 C-STORE responses: `install()` also puts `store_rsp.py`'s writer in front of pynetdicom's
 `send_msg`, which built each one as a pydicom Dataset on the path of every instance received.
@@ -45,15 +45,12 @@ C-FIND responses: `install()` also puts `scu/responses.py`'s reader in front of 
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import logging
 import queue
 import select
 import socket
 import threading
 import time
-from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any, Final
 
@@ -62,13 +59,13 @@ from pydicom import config as pydicom_config
 from pynetdicom import _config
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
-from pynetdicom.dimse_messages import DIMSEMessage
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu import A_ABORT_RQ
 from pynetdicom.transport import AssociationSocket
 
 from dicom_mcp.dimse import store_rsp
 from dicom_mcp.dimse.acceptor import run_acceptor, stir
+from dicom_mcp.dimse.fingerprints import ORIGINALS, diverged, qualified
 from dicom_mcp.dimse.pdata import read_pdu_data
 from dicom_mcp.dimse.scu import responses
 from dicom_mcp.errors import PynetdicomChanged
@@ -79,52 +76,6 @@ MAX_WAIT = 0.02  # seconds between checks of the ARTIM timer when nothing happen
 STOP_WAIT = 0.01  # seconds stop_dul waits for the state machine to become idle (kill()'s sleep)
 # Far above the PDU lengths peers are offered (pynetdicom's 16,382 bytes) and send in practice.
 MAX_PDU_BYTES: Final = 16 * 1024 * 1024
-# SHA-256 (first 16 hex digits) of pynetdicom 3.0.4's source of each method this module
-# replaces, wraps or calls from its copy of the reactor loop, or whose work its C-FIND
-# response reader does (the last three).
-EXPECTED_SOURCES: Final = {
-    "run_reactor": "e3a10eb3a0931e48",
-    "send_pdu": "7cbce5da8594124e",
-    "kill_dul": "5ceccf8dd01c2072",
-    "stop_dul": "28a7e0be126e7b30",
-    "_process_recv_primitive": "4c0ebbb3e646e35e",
-    "_is_transport_event": "8725ed03bb8fbdef",
-    "_read_pdu_data": "19f2d4e38c13c835",
-    "receive_primitive": "5f99c86b14a15cef",
-    "decode_msg": "f51c777e841a76be",
-    "message_to_primitive": "f8f43d34e43450ef",
-    "DIMSEServiceProvider.send_msg": "a839cf2fb46976d9",  # C-STORE responses (store_rsp.py)
-    # What the rest of dimse/ relies on without replacing it: the socket's close and read
-    # (replaced and wrapped at install), Association's `_kill` and `_is_paused` flags
-    # (scu/association.py) and the DIMSE provider's `msg_queue` (scu/exchange.py, responses.py).
-    "AssociationSocket._shutdown_socket": "e2b2628faa81a578",
-    "AssociationSocket.recv": "6bc20a33b1b7cfe7",
-    "Association.release": "c7d713502b77d702",
-    "Association._run_reactor": "f28838c5559e462a",
-    "Association.kill": "8f9713666a7f4cff",
-    "DIMSEServiceProvider.__init__": "bbecd186810e7700",
-    "DIMSEServiceProvider.get_msg": "890e3e04283f5aeb",
-}
-_DIMSE_METHODS: Final = {
-    "receive_primitive": DIMSEServiceProvider,
-    "decode_msg": DIMSEMessage,
-    "message_to_primitive": DIMSEMessage,
-}
-_CLASSES: Final = {
-    cls.__name__: cls for cls in (AssociationSocket, Association, DIMSEServiceProvider, DULServiceProvider)
-}
-
-
-def _owner(name: str) -> tuple[type, str]:
-    """The class that defines the method `name` ("Class.method", or a bare DUL/DIMSE method)."""
-    if "." in name:
-        owner, method = name.split(".", 1)
-        return _CLASSES[owner], method
-    return _DIMSE_METHODS.get(name, DULServiceProvider), name
-
-
-# pynetdicom's own methods, as imported (before install() replaces some of them).
-ORIGINALS: Final = {name: getattr(*_owner(name)) for name in EXPECTED_SOURCES}
 _original_send_pdu = ORIGINALS["send_pdu"]
 _original_kill_dul = ORIGINALS["kill_dul"]
 
@@ -181,20 +132,6 @@ def _shutdown_then_close(self: AssociationSocket) -> None:
     sock.close()
 
 
-def diverged(methods: Mapping[str, Any] | None = None) -> list[str]:
-    """The names of `methods` (default: pynetdicom's originals) whose source is not as expected."""
-    methods = ORIGINALS if methods is None else methods
-    changed = []
-    for name, digest in EXPECTED_SOURCES.items():
-        try:
-            source = inspect.getsource(methods[name])
-        except (KeyError, OSError, TypeError):
-            source = ""
-        if hashlib.sha256(source.encode()).hexdigest()[:16] != digest:
-            changed.append(name)
-    return changed
-
-
 def install() -> None:
     """Make every DUL thread started from now on event-driven (idempotent).
 
@@ -204,9 +141,9 @@ def install() -> None:
     changed = diverged()
     if changed:
         raise PynetdicomChanged(
-            f"pynetdicom {pynetdicom.__version__} changed {', '.join(_qualified(name) for name in changed)}: "
+            f"pynetdicom {pynetdicom.__version__} changed {', '.join(qualified(name) for name in changed)}: "
             "dicom-mcp's event-driven reactor (dimse/reactor.py) was written for pynetdicom 3.0.4. "
-            "Install pynetdicom>=3.0.4,<3.1, or update reactor.py and its fingerprints."
+            "Install pynetdicom>=3.0.4,<3.1, or update dimse/ and fingerprints.py."
         )
     DULServiceProvider.run_reactor = _run_reactor  # type: ignore[method-assign]
     DULServiceProvider.send_pdu = _send_pdu  # type: ignore[method-assign]
@@ -216,11 +153,6 @@ def install() -> None:
     Association._run_reactor = run_acceptor  # type: ignore[method-assign]
     DULServiceProvider._read_pdu_data = read_pdu_data  # type: ignore[method-assign]
     DIMSEServiceProvider.send_msg = store_rsp.send_msg  # type: ignore[method-assign]
-
-
-def _qualified(name: str) -> str:
-    owner, method = _owner(name)
-    return f"{owner.__name__}.{method}"
 
 
 def _wake(dul: DULServiceProvider) -> None:
