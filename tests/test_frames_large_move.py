@@ -9,7 +9,6 @@ the audit record says the frames were read frame by frame from the C-STORE to th
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +16,22 @@ from typing import Any, Final
 
 import pytest
 
-from testbeds.frames import FRAMES, STUDY, Written, write_frames
+from testbeds.frames import (
+    FIRST_MIDDLE_LAST,
+    FRAMES,
+    SMALL_CAP,
+    Services,
+    Written,
+    assert_frames_render_alike,
+    assert_window_shown_alike,
+    cap_settings,
+    write_frames,
+)
 from testbeds.net import free_port
 from testbeds.pacs import RunningPacs
 from testbeds.pacs.dcmqrscp import run_dcmqrscp
 from testbeds.pacs.orthanc import run_orthanc
-from testbeds.service import RunningService, run_service
+from testbeds.service import run_service
 from testbeds.store import Destination
 from testbeds.watch import probe
 from tests.reading_beds import audit_records
@@ -30,7 +39,6 @@ from tests.receiver.beds import mover_env
 
 pytestmark = pytest.mark.anyio
 
-SMALL_CAP: Final = 512 * 1024
 SMALL, BIG = "MCPFRSMALL", "MCPFRBIG"
 NODES: Final = {"orthanc C-MOVE": None, "dcmqrscp C-MOVE": "dcmqrscp"}
 
@@ -63,7 +71,6 @@ def beds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Beds]:
 
 def _service(beds: Beds, workdir: Path, ae_title: str, cap: int | None) -> Any:
     workdir.mkdir(parents=True, exist_ok=True)
-    settings = {} if cap is None else {"max_retrieve_bytes": str(cap)}
     env = mover_env(
         workdir,
         beds.orthanc,
@@ -71,15 +78,13 @@ def _service(beds: Beds, workdir: Path, ae_title: str, cap: int | None) -> Any:
         retrieve="move",
         receiver=beds.receivers[ae_title],
         ae_title=ae_title,
-        **settings,
+        **cap_settings(cap),
     )
     return run_service(workdir, env)
 
 
 @pytest.fixture(scope="module")
-def services(
-    beds: Beds, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[RunningService, RunningService, Path]]:
+def services(beds: Beds, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     folder = tmp_path_factory.mktemp("frames-move-services")
     with (
         _service(beds, folder / "small", SMALL, SMALL_CAP) as small,
@@ -88,33 +93,16 @@ def services(
         yield small, big, folder / "small"
 
 
-def _image(result: Any) -> bytes:
-    return base64.b64decode(result.content[0].data)
-
-
 CASES: Final = [("orthanc C-MOVE", "native"), ("orthanc C-MOVE", "rle"), ("orthanc C-MOVE", "rle-bot")]
 CASES.append(("dcmqrscp C-MOVE", "native"))
 
 
 @pytest.mark.parametrize(("node", "name"), CASES)
 async def test_frames_of_an_instance_past_the_cap_render_by_move_as_through_a_big_cap(
-    beds: Beds, services: tuple[RunningService, RunningService, Path], node: str, name: str
+    beds: Beds, services: Services, node: str, name: str
 ) -> None:
     small, big, workdir = services
-    written = beds.written[name]
-    for frame in (1, FRAMES // 2, FRAMES):
-        arguments: dict[str, Any] = {
-            "sop_instance_uid": written.sop,
-            "series_instance_uid": written.series,
-            "frame": frame,
-        }
-        whole = await probe(big, "render_image", node=NODES[node], **arguments)
-        picked = await probe(small, "render_image", node=NODES[node], **arguments)
-        assert not whole.result.is_error and not picked.result.is_error, str(picked)
-        assert _image(picked.result) == _image(whole.result)
-        assert picked.result.structured_content == whole.result.structured_content
-        summary = picked.result.structured_content or {}
-        assert (summary["frame"], summary["number_of_frames"]) == (frame, FRAMES)
+    await assert_frames_render_alike(small, big, NODES[node], beds.written[name], FIRST_MIDDLE_LAST)
     record = audit_records(workdir, "render_image")[-1]
     assert record["outcome"] == "success"
     assert record["pixel_data"] == (
@@ -125,27 +113,14 @@ async def test_frames_of_an_instance_past_the_cap_render_by_move_as_through_a_bi
 
 @pytest.mark.parametrize(("node", "name"), [CASES[1], CASES[-1]])
 async def test_a_window_of_frames_past_the_cap_is_shown_by_move_as_through_a_big_cap(
-    beds: Beds, services: tuple[RunningService, RunningService, Path], node: str, name: str
+    beds: Beds, services: Services, node: str, name: str
 ) -> None:
     small, big, _ = services
-    written = beds.written[name]
-    arguments: dict[str, Any] = {
-        "study_instance_uid": STUDY,
-        "series_instance_uid": written.series,
-        "sop_instance_uid": written.sop,
-        "start": 30,
-        "count": 4,
-    }
-    whole = await probe(big, "viewer_frames", node=NODES[node], **arguments)
-    picked = await probe(small, "viewer_frames", node=NODES[node], **arguments)
-    assert not whole.result.is_error and not picked.result.is_error, str(picked)
-    assert picked.result.structured_content == whole.result.structured_content
-    assert picked.result.meta == whole.result.meta
-    assert len((picked.result.structured_content or {})["frames"]) == 4
+    await assert_window_shown_alike(small, big, NODES[node], beds.written[name], start=30, count=4)
 
 
 async def test_the_default_frame_and_the_header_alone_are_read_by_move_past_the_cap(
-    beds: Beds, services: tuple[RunningService, RunningService, Path]
+    beds: Beds, services: Services
 ) -> None:
     small, _, _ = services
     written = beds.written["native"]

@@ -10,7 +10,6 @@ the frames were read.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,16 +26,26 @@ from dicom_mcp.dicomweb.frames import FRAMES_BY_WEB, read_frames
 from dicom_mcp.errors import MalformedAnswer, RetrieveTooLarge
 from dicom_mcp.model.instances import FramesKept, Instance
 from dicom_mcp.pacs.budget import Budget
-from testbeds.frames import FRAMES, STUDY, Written, write_frames
+from testbeds.frames import (
+    FIRST_MIDDLE_LAST,
+    FRAMES,
+    SMALL_CAP,
+    Services,
+    Written,
+    assert_frames_render_alike,
+    assert_window_shown_alike,
+    capped_service_env,
+    pacs_env,
+    write_frames,
+)
 from testbeds.pacs import RunningPacs
 from testbeds.pacs.orthanc import run_orthanc
-from testbeds.service import RunningService, run_service, service_env
+from testbeds.service import run_service
 from testbeds.watch import probe
 from tests.reading_beds import audit_records
 
 pytestmark = pytest.mark.anyio
 
-SMALL_CAP: Final = 512 * 1024
 WEB: Final = "web"
 NAMES: Final = ("native", "rle", "rle-bot")
 
@@ -57,55 +66,23 @@ def beds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Beds]:
 
 
 def _service(beds: Beds, workdir: Path, cap: int | None) -> Any:
-    workdir.mkdir(parents=True, exist_ok=True)
-    nodes = workdir / "nodes.toml"
-    nodes.write_text(
-        f'[nodes.{WEB}]\nprotocol = "dicomweb"\nurl = "{beds.orthanc.dicomweb_url}"\n', encoding="utf-8"
-    )
-    pacs = {
-        "DICOM_HOST": beds.orthanc.host,
-        "DICOM_PORT": str(beds.orthanc.port),
-        "DICOM_CALLED_AE_TITLE": beds.orthanc.ae_title,
-        "DICOM_AE_TITLE": "MCPFRWEB",
-    }
-    settings = {"nodes_file": str(nodes), "audit_log": str(workdir / "audit.jsonl")}
-    if cap is not None:
-        settings["max_retrieve_bytes"] = str(cap)
-    return run_service(workdir, service_env(pacs, **settings))
+    nodes = f'[nodes.{WEB}]\nprotocol = "dicomweb"\nurl = "{beds.orthanc.dicomweb_url}"\n'
+    return run_service(workdir, capped_service_env(workdir, pacs_env(beds.orthanc, "MCPFRWEB"), nodes, cap))
 
 
 @pytest.fixture(scope="module")
-def services(
-    beds: Beds, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[RunningService, RunningService, Path]]:
+def services(beds: Beds, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     folder = tmp_path_factory.mktemp("frames-web-services")
     with _service(beds, folder / "small", SMALL_CAP) as small, _service(beds, folder / "big", None) as big:
         yield small, big, folder / "small"
 
 
-def _image(result: Any) -> bytes:
-    return base64.b64decode(result.content[0].data)
-
-
 @pytest.mark.parametrize("name", NAMES)
 async def test_frames_of_an_instance_past_the_cap_render_over_dicomweb_as_through_a_big_cap(
-    beds: Beds, services: tuple[RunningService, RunningService, Path], name: str
+    beds: Beds, services: Services, name: str
 ) -> None:
     small, big, workdir = services
-    written = beds.written[name]
-    for frame in (1, FRAMES // 2, FRAMES):
-        arguments: dict[str, Any] = {
-            "sop_instance_uid": written.sop,
-            "series_instance_uid": written.series,
-            "frame": frame,
-        }
-        whole = await probe(big, "render_image", node=WEB, **arguments)
-        picked = await probe(small, "render_image", node=WEB, **arguments)
-        assert not whole.result.is_error and not picked.result.is_error, str(picked)
-        assert _image(picked.result) == _image(whole.result)
-        assert picked.result.structured_content == whole.result.structured_content
-        summary = picked.result.structured_content or {}
-        assert (summary["frame"], summary["number_of_frames"]) == (frame, FRAMES)
+    await assert_frames_render_alike(small, big, WEB, beds.written[name], FIRST_MIDDLE_LAST)
     record = audit_records(workdir, "render_image")[-1]
     assert record["outcome"] == "success"
     assert record["pixel_data"] == (
@@ -116,28 +93,13 @@ async def test_frames_of_an_instance_past_the_cap_render_over_dicomweb_as_throug
 
 @pytest.mark.parametrize("name", ["native", "rle"])
 async def test_a_window_of_frames_past_the_cap_is_shown_over_dicomweb_as_through_a_big_cap(
-    beds: Beds, services: tuple[RunningService, RunningService, Path], name: str
+    beds: Beds, services: Services, name: str
 ) -> None:
     small, big, _ = services
-    written = beds.written[name]
-    arguments: dict[str, Any] = {
-        "study_instance_uid": STUDY,
-        "series_instance_uid": written.series,
-        "sop_instance_uid": written.sop,
-        "start": 30,
-        "count": 4,
-    }
-    whole = await probe(big, "viewer_frames", node=WEB, **arguments)
-    picked = await probe(small, "viewer_frames", node=WEB, **arguments)
-    assert not whole.result.is_error and not picked.result.is_error, str(picked)
-    assert picked.result.structured_content == whole.result.structured_content
-    assert picked.result.meta == whole.result.meta
-    assert len((picked.result.structured_content or {})["frames"]) == 4
+    await assert_window_shown_alike(small, big, WEB, beds.written[name], start=30, count=4)
 
 
-async def test_a_frame_that_does_not_exist_says_so_over_dicomweb(
-    beds: Beds, services: tuple[RunningService, RunningService, Path]
-) -> None:
+async def test_a_frame_that_does_not_exist_says_so_over_dicomweb(beds: Beds, services: Services) -> None:
     small, _, _ = services
     written = beds.written["rle"]
     watched = await probe(small, "render_image", node=WEB, sop_instance_uid=written.sop, frame=FRAMES + 1)
