@@ -118,14 +118,23 @@ async def _finds_one(http: httpx.AsyncClient, url: str, wait: float, where: str)
             async with http.stream("GET", url, headers={"Accept": DICOM_JSON}) as response:
                 if response.status_code != 200:
                     return False
-                start = b""
-                async for chunk in response.aiter_bytes():
-                    start += chunk[: _LOOK - len(start)]
-                    if len(b"".join(start.split())) >= 2 or len(start) >= _LOOK:
-                        break
-                return b"".join(start.split())[:2] == b"[{"
+                return await _opens_a_dataset(response)
     except (TimeoutError, httpx.HTTPError, ConfigurationError):
         return False
+
+
+async def _opens_a_dataset(response: httpx.Response) -> bool:
+    """Whether a JSON answer starts `[{`: its bytes are looked at one by one, whitespace skipped,
+    and only its first two significant ones are kept (no value's byte is held)."""
+    significant, looked = b"", 0
+    async for chunk in response.aiter_bytes():
+        for byte in chunk:
+            looked += 1
+            if byte not in b" \t\r\n":
+                significant += bytes((byte,))
+            if len(significant) == 2 or looked >= _LOOK:
+                return significant == b"[{"
+    return False
 
 
 def _client(target: Target, timeout: float, *, credentials: bool) -> httpx.AsyncClient:
