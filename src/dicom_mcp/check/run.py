@@ -3,7 +3,9 @@
 Checks, with the settings the service would run with (the environment and `.env`): the default
 PACS and every node of the nodes file, all at once; then the nodes file itself, the session
 store, the API keys file, the OAuth JWKS and the pseudonym key. No step waits longer than the
-timeout, and no request can match a patient, so nothing about one is read, printed or logged.
+timeout, and nothing about a patient is read, printed or logged: every DIMSE request and DICOMweb
+search asks for something no one has, except the two that tell whether a DICOMweb archive
+decodes query strings, of whose answers only the first two significant bytes are looked at.
 
 Exit status: 0 everything the service needs answers (warnings allowed), 1 something it needs
 failed, 2 the check could not run (settings that cannot be read), with one line on stderr.
