@@ -6,10 +6,10 @@ a `Picker` is fed the rest of the dataset as it arrives and keeps only the frame
 
 - native pixel data: frame k sits at (k - 1) x the frame's size (Rows x Columns x Samples per
   Pixel x Bits Allocated / 8, YBR_FULL_422 two samples a pixel) from the value's start;
-- encapsulated pixel data: frames are found by their fragments, through the Basic Offset Table
-  when it has one offset per frame, else one fragment per frame (RLE, PS3.5 A.4.2, and any
-  syntax whose fragment count turns out to match), or, for the JPEG family, a new frame at the
-  fragment after one that ends with an EOI/EOC marker.
+- encapsulated pixel data: frames are found by their fragments (`fragments.py`), through the
+  Basic Offset Table when it has one offset per frame, else one fragment per frame (RLE, PS3.5
+  A.4.2, and any syntax whose fragment count turns out to match), or, for the JPEG family, a new
+  frame at the fragment after one that ends with an EOI/EOC marker.
 
 Everything is bounded before it is kept: the kept bytes (the header, the frames) never pass
 `room`, an offset table may list no more offsets than frames, a frame past the count declared,
@@ -23,24 +23,17 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Final
 
-from pydicom.uid import UID, RLELossless
+from pydicom.uid import UID
 
+from dicom_mcp.model.fragments import WHY, Fragments, Unpickable
 from dicom_mcp.model.pixelstart import UNDEFINED, Found, PixelStart
 
-_ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
-MAX_OFFSETS_BYTES: Final = 4 * 1024 * 1024  # a Basic Offset Table of a million frames
+__all__ = ["FrameStart", "Geometry", "PastRoom", "Picked", "Picker", "Unpickable"]
+
 _NOTED: Final = {0x00280002, 0x00280004, 0x00280008, 0x00280010, 0x00280011, 0x00280100}
-_WHY: Final = "the instance's pixel data cannot be read frame by frame"
-# Syntaxes whose frames end with an EOI (JPEG, JPEG-LS) or EOC (JPEG 2000, HTJ2K) marker, FF D9.
-_MARKED: Final = ("1.2.840.10008.1.2.4.",)
 _VIDEO: Final = ("1.2.840.10008.1.2.4.10",)  # MPEG-2, MPEG-4, HEVC: .100 to .108
-
-
-class Unpickable(ValueError):
-    """The stream cannot be read frame by frame (the message names the cause, never a value)."""
 
 
 class PastRoom(ValueError):
@@ -80,15 +73,15 @@ class FrameStart(PixelStart):
             raw = self.values.get(tag)
             if raw is None:
                 if default is None:
-                    raise Unpickable(f"{_WHY}: its header lacks a value it needs (0x{tag:08X})")
+                    raise Unpickable(f"{WHY}: its header lacks a value it needs (0x{tag:08X})")
                 return default
             if tag == 0x00280008:  # Number of Frames, IS
                 text = raw.rstrip(b"\x00 ").strip()
                 if not text.isdigit() or len(text) > 10:
-                    raise Unpickable(f"{_WHY}: its Number of Frames is not a number")
+                    raise Unpickable(f"{WHY}: its Number of Frames is not a number")
                 return int(text)
             if len(raw) != 2:
-                raise Unpickable(f"{_WHY}: a value in its header has the wrong size")
+                raise Unpickable(f"{WHY}: a value in its header has the wrong size")
             return int(struct.unpack(self.order + "H", raw)[0])
 
         photometric = self.values.get(0x00280004, b"").rstrip(b"\x00 ").decode("ascii", "replace")
@@ -114,11 +107,11 @@ class Geometry:
     def frame_bytes(self) -> int:
         """The bytes of one native frame."""
         if self.bits not in (8, 16, 32, 64):
-            raise Unpickable(f"{_WHY}: frames of {self.bits} bits allocated do not sit at byte offsets")
+            raise Unpickable(f"{WHY}: frames of {self.bits} bits allocated do not sit at byte offsets")
         samples = 2 if self.photometric == "YBR_FULL_422" else self.samples
         size = self.rows * self.columns * samples * self.bits // 8
         if size <= 0:
-            raise Unpickable(f"{_WHY}: its frames have no size")
+            raise Unpickable(f"{WHY}: its frames have no size")
         return size
 
 
@@ -143,7 +136,7 @@ class Picker:
         if not self.wanted:
             raise Unpickable(f"frames asked for do not exist: the instance has {geometry.frames} frame(s)")
         if str(self.syntax).startswith(_VIDEO):
-            raise Unpickable(f"{_WHY}: it is a video stream, whose frames are not stored apart")
+            raise Unpickable(f"{WHY}: it is a video stream, whose frames are not stored apart")
         self.room = room
         self.kept = 0
         self._skip = 8 if found.vr is None else 12  # the element's own header, not kept
@@ -153,11 +146,11 @@ class Picker:
         if self._native:
             size = geometry.frame_bytes()
             if int(found.length or 0) < size * geometry.frames:
-                raise Unpickable(f"{_WHY}: its pixel data is shorter than its frames")
+                raise Unpickable(f"{WHY}: its pixel data is shorter than its frames")
             self._size = size
             self.spend(size * len(self.wanted))
         else:
-            self._fragments = _Fragments(self)
+            self._fragments = Fragments(self, geometry.frames, str(self.syntax))
 
     def spend(self, size: int) -> None:
         if self.kept + size > self.room:
@@ -194,7 +187,7 @@ class Picker:
         """
         if self._native:
             if self._position < self.wanted[-1] * self._size:
-                raise Unpickable(f"{_WHY}: the instance ended before the frames asked for")
+                raise Unpickable(f"{WHY}: the instance ended before the frames asked for")
         else:
             self._fragments.finish()
         return Picked(self.wanted, self.geometry.frames, self._element())
@@ -219,109 +212,3 @@ class Picker:
             items.append(struct.pack("<HHL", 0xFFFE, 0xE000, len(value)) + value)
         items.append(struct.pack("<HHL", 0xFFFE, 0xE0DD, 0))
         return tag + b"OB\x00\x00" + struct.pack("<L", UNDEFINED) + b"".join(items)
-
-
-class _Fragments:
-    """The items of encapsulated pixel data: the offset table, then fragments, then the delimiter."""
-
-    def __init__(self, picker: Picker) -> None:
-        self.picker = picker
-        self.head = b""  # an item header still arriving
-        self.left = 0  # bytes of the current item still to come
-        self.item = -1  # the item being read: 0 is the offset table
-        self.offsets: list[int] | None = None
-        self.table = bytearray()
-        self.at = 0  # bytes of fragment items (headers included) before the current one
-        self.frame = 0  # the frame the current fragment belongs to
-        self.fragments = 0
-        self.ended = False  # the previous fragment ended with FF D9
-        self.tail = b""
-        self.done = False
-        self.marked = str(picker.syntax).startswith(_MARKED)
-
-    def feed(self, view: memoryview) -> None:
-        while view and not self.done:
-            if self.left:
-                take = min(self.left, len(view))
-                self._content(view[:take])
-                self.left -= take
-                view = view[take:]
-                if not self.left and self.item == 0:
-                    self._table()
-                continue
-            need = 8 - len(self.head)
-            self.head += bytes(view[:need])
-            view = view[need:]
-            if len(self.head) == 8:
-                self._item()
-
-    def _item(self) -> None:
-        group, element, length = struct.unpack("<HHL", self.head)
-        self.head = b""
-        tag = group << 16 | element
-        if tag == _SEQUENCE_END:
-            self.done = True
-            return
-        if tag != _ITEM or length == UNDEFINED:
-            raise Unpickable(f"{_WHY}: its fragments are not well formed")
-        self.item += 1
-        if self.item == 0:
-            if length % 4 or length > min(4 * self.picker.geometry.frames, MAX_OFFSETS_BYTES):
-                raise Unpickable(f"{_WHY}: its offset table is larger than its frames need")
-            self.left = length
-            if not length:
-                self._table()
-            return
-        self._fragment(length)
-        self.at += 8 + length
-        self.left = length
-
-    def _table(self) -> None:
-        count = len(self.table) // 4
-        offsets = list(struct.unpack(f"<{count}L", self.table)) if count else []
-        if offsets and (
-            len(offsets) != self.picker.geometry.frames
-            or offsets[0] != 0
-            or any(b <= a for a, b in pairwise(offsets))
-        ):
-            raise Unpickable(f"{_WHY}: its offset table does not list one offset per frame, in order")
-        self.offsets = offsets or None
-        self.table = bytearray()
-
-    def _fragment(self, length: int) -> None:
-        """Which frame the fragment starting now belongs to, and whether it is kept."""
-        offsets, frames = self.offsets, self.picker.geometry.frames
-        if offsets is not None:
-            while self.frame < frames and offsets[self.frame] <= self.at:
-                if offsets[self.frame] != self.at:
-                    raise Unpickable(f"{_WHY}: its offset table points inside a fragment")
-                self.frame += 1
-        elif self.frame == 0 or not self.marked or self.ended:
-            self.frame += 1
-        self.fragments += 1
-        if self.frame > frames or self.frame == 0:
-            raise Unpickable(f"{_WHY}: it holds more frames than it declares")
-        self.ended, self.tail = False, b""
-        if self.frame in self.picker.wanted:
-            self.picker.spend(length)
-
-    def _content(self, data: memoryview) -> None:
-        if self.item == 0:
-            self.table += data
-            return
-        if self.frame in self.picker.wanted:
-            self.picker.keep(self.frame, data)
-        if self.marked:
-            self.tail = (self.tail + bytes(data[-3:]))[-3:]
-            self.ended = self.tail.endswith(b"\xff\xd9") or self.tail == b"\xff\xd9\x00"
-
-    def finish(self) -> None:
-        frames = self.picker.geometry.frames
-        if not self.done:
-            raise Unpickable(f"{_WHY}: its fragments did not end where the instance did")
-        if self.offsets is not None and self.frame < frames:
-            raise Unpickable(f"{_WHY}: its offset table points past its last fragment")
-        if self.offsets is None and self.frame != frames:
-            if self.picker.syntax == RLELossless or not self.marked:
-                raise Unpickable(f"{_WHY}: it has no offset table and its fragments are not one per frame")
-            raise Unpickable(f"{_WHY}: it has no offset table and its frames cannot be told apart")
