@@ -14,8 +14,8 @@ A PACS may drop a kept association at any moment, so a reused one that closes be
 answering is retried once.
 
 With a lifetime of 0, each C-FIND opens its own association, which is released after the
-answer has been returned (the release's round trip and pynetdicom's 10 ms poll are off the
-answer's path, though the association still counts against the limit until it is gone).
+answer has been returned (the release's round trip is off the answer's path, though the
+association still counts against the limit until it is gone).
 C-ECHO always opens its own association: it is a connectivity check.
 
 With `slots` (replicas sharing Redis), every association also holds a slot shared by all

@@ -114,8 +114,8 @@ class Pool(Generic[C]):
         """Close a connection that must not be reused (released if `graceful`, else aborted).
 
         With `wait=False` it is closed in a thread of its own: the operation's answer need not
-        wait for the release's round trip (and pynetdicom's 10 ms poll after it). It still
-        counts against the capacity until it is closed.
+        wait for the release's round trip. It still counts against the capacity until it is
+        closed.
         """
         if not wait:
             threading.Thread(
