@@ -24,7 +24,7 @@ from bench.images import WINDOW
 from bench.mcpload import Call, Tally
 from bench.measure import percentile
 from bench.pacs import FRAME_SIZE, FRAMES
-from bench.reads import _difference, _emptied, _fetched, _keys, _png, alternate
+from bench.reads import alternate, emptied, getscu_file, grey_difference, png_bytes, uid_arguments
 from bench.report import Report, Row, ms
 from bench.sections import Bed, verdict_row
 from testbeds.clients import mcp_client
@@ -45,9 +45,9 @@ def frames(bed: Bed, report: Report) -> None:
     )
     window = {"window_center": center, "window_width": width}
     viewer = Call(
-        "viewer_frames", {**_keys(keys), "start": FIRST - 1, "count": COUNT, **window}, _window_check
+        "viewer_frames", {**uid_arguments(keys), "start": FIRST - 1, "count": COUNT, **window}, _window_check
     )
-    render = Call("render_image", {**_keys(keys), "frame": FRAME, **window}, _render_check)
+    render = Call("render_image", {**uid_arguments(keys), "frame": FRAME, **window}, _render_check)
     for call, frame_options, goal in (
         (viewer, ["--frame-range", str(FIRST), str(COUNT)], None),
         (render, ["--frame", str(FRAME)], RENDER_GOAL),
@@ -55,7 +55,7 @@ def frames(bed: Bed, report: Report) -> None:
         pngs = COUNT if call is viewer else 1
         fetches: list[float] = []
         baseline = _baseline(bed, frame_options, pngs, fetches)
-        retrieved = _emptied(bed.workdir / "frames")
+        retrieved = emptied(bed.workdir / "frames")
         base, tallies = anyio.run(alternate, bed, call, baseline, runs, 5, retrieved)
         what = f"getscu + dcmj2pnm {' '.join(frame_options)}"
         _rows(rows, f"{call.tool}, ", what, base, tallies, goal)
@@ -65,14 +65,14 @@ def frames(bed: Bed, report: Report) -> None:
     for label, service in bed.services.items():
         gets = anyio.run(_c_gets_per_call, service.base_url, viewer)
         rows.append(Row(f"viewer_frames, {label}: C-GETs per call", f"{gets:g}", "", None, "1", gets == 1))
-    service_png = anyio.run(_png, next(iter(bed.services.values())).mcp_url, render.arguments)
+    service_png = anyio.run(png_bytes, next(iter(bed.services.values())).mcp_url, render.arguments)
     report.notes.append(
         "k. the instance: an Enhanced CT (rescale in the Shared Functional Groups, a window per frame in "
         "the Per-frame ones), each frame its own slice of a chest phantom with noise, stored Explicit VR "
         "Little Endian. viewer_frames: one C-GET of the instance into memory, ten frames rendered in one "
         "sandbox job, PNGs in _meta. render_image: C-FIND (the SOP class) -> C-GET -> one frame -> PNG. "
         "Baselines: getscu writes the file, dcmj2pnm +Ww reads only the frames asked for and writes "
-        f"PNGs. Frame {FRAME}'s PNGs: {_difference(service_png, _png_path(bed, 1) / 'frame.png')}."
+        f"PNGs. Frame {FRAME}'s PNGs: {grey_difference(service_png, _png_path(bed, 1) / 'frame.png')}."
     )
 
 
@@ -90,7 +90,7 @@ def _baseline(bed: Bed, frame_options: list[str], pngs: int, fetches: list[float
     def run() -> float:
         fetched = dcmtk.getscu(bed.pacs, keys, directory)
         fetches.append(fetched)
-        source = _fetched(directory, keys)
+        source = getscu_file(directory, keys)
         argv = ["dcmj2pnm", "+Ww", f"{center:g}", f"{width:g}", *frame_options, "--write-png"]
         seconds = fetched + dcmtk._run([*argv, str(source), str(out / "frame.png")])
         written = sorted(out.iterdir())

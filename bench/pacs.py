@@ -26,11 +26,10 @@ from pathlib import Path
 import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
 from bench.images import NOISE_HU, WINDOW, ImageKeys, write_ct
-from testbeds.enhanced import ENHANCED_CT, _frames, _item
+from testbeds.enhanced import ENHANCED_CT, hounsfield_frames
 from testbeds.net import free_port, is_listening
 from testbeds.pacs import Catalog, PacsStartupError, RunningPacs, build_dataset
 from testbeds.pacs.common import c_echo, dcmtk_env, require_binary, wait_until
@@ -144,13 +143,7 @@ def write_frames(template: Dataset, series_uid: str, path: Path) -> ImageKeys:
     ds.Rows = ds.Columns = FRAME_SIZE
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    shared = Dataset()
-    shared.PixelValueTransformationSequence = Sequence(
-        [_item(RescaleIntercept=-1024, RescaleSlope=1, RescaleType="HU")]
-    )
-    shared.PixelMeasuresSequence = Sequence([_item(PixelSpacing=[1.4, 1.4], SliceThickness=1.5)])
-    ds.SharedFunctionalGroupsSequence = Sequence([shared])
-    _frames(ds, list(phantom_volume()), (WINDOW,) * FRAMES)
+    hounsfield_frames(ds, list(phantom_volume()), (WINDOW,) * FRAMES, spacing=1.4, thickness=1.5)
     ds["PixelData"].VR = "OW"
     ds.save_as(path, enforce_file_format=True)
     return ImageKeys(str(ds.StudyInstanceUID), series_uid, sop_uid)

@@ -54,7 +54,7 @@ async def alternate(
     return base, tallies
 
 
-def _keys(keys: ImageKeys) -> dict[str, str]:
+def uid_arguments(keys: ImageKeys) -> dict[str, str]:
     return {
         "sop_instance_uid": keys.sop,
         "series_instance_uid": keys.series,
@@ -62,7 +62,7 @@ def _keys(keys: ImageKeys) -> dict[str, str]:
     }
 
 
-def _emptied(directory: Path) -> Callable[[], None]:
+def emptied(directory: Path) -> Callable[[], None]:
     def empty() -> None:
         directory.mkdir(parents=True, exist_ok=True)
         for path in directory.iterdir():
@@ -71,7 +71,7 @@ def _emptied(directory: Path) -> Callable[[], None]:
     return empty
 
 
-def _fetched(directory: Path, keys: ImageKeys) -> Path:
+def getscu_file(directory: Path, keys: ImageKeys) -> Path:
     """The one file getscu wrote, checked to be the instance asked for."""
     files = list(directory.iterdir())
     if len(files) != 1 or not files[0].name.endswith(keys.sop):
@@ -112,11 +112,11 @@ def metadata(bed: Bed, report: Report) -> None:
 
         def baseline(keys: ImageKeys = keys) -> float:
             seconds = dcmtk.getscu(pacs, keys, directory)
-            _fetched(directory, keys)
+            getscu_file(directory, keys)
             return seconds
 
-        call = Call("get_instance_metadata", _keys(keys), check)
-        base, tallies = anyio.run(alternate, bed, call, baseline, runs, 5, _emptied(directory))
+        call = Call("get_instance_metadata", uid_arguments(keys), check)
+        base, tallies = anyio.run(alternate, bed, call, baseline, runs, 5, emptied(directory))
         _rows(rows, "getscu", base, tallies, 1.5, f"{name}, ")
     report.notes.append(
         "f. service: SDK client -> HTTP -> C-FIND (the SOP class) -> C-GET into memory -> header as JSON, "
@@ -179,32 +179,32 @@ def render(bed: Bed, report: Report) -> None:
 
     def baseline() -> float:
         seconds = dcmtk.getscu(pacs, keys, directory)
-        seconds += dcmtk.dcmj2pnm(_fetched(directory, keys), png, center, width)
+        seconds += dcmtk.dcmj2pnm(getscu_file(directory, keys), png, center, width)
         with Image.open(png) as image:
             if image.size != (SIZE, SIZE):
                 raise RuntimeError(f"dcmj2pnm wrote a {image.size} PNG")
         return seconds
 
-    arguments = {**_keys(keys), "window_center": center, "window_width": width}
+    arguments = {**uid_arguments(keys), "window_center": center, "window_width": width}
     call = Call("render_image", arguments, check)
-    base, tallies = anyio.run(alternate, bed, call, baseline, runs, 5, _emptied(directory))
+    base, tallies = anyio.run(alternate, bed, call, baseline, runs, 5, emptied(directory))
     _rows(rows, "getscu + dcmj2pnm", base, tallies, 1.0)
-    service_png = anyio.run(_png, next(iter(bed.services.values())).mcp_url, arguments)
+    service_png = anyio.run(png_bytes, next(iter(bed.services.values())).mcp_url, arguments)
     report.notes.append(
         "h. service: C-FIND -> C-GET into memory -> pydicom's display pipeline -> PNG, returned in base64. "
         "Baseline: getscu writes the file, dcmj2pnm +Ww reads it and writes the PNG (two processes). "
-        f"The two PNGs: {_difference(service_png, png)}."
+        f"The two PNGs: {grey_difference(service_png, png)}."
     )
 
 
-async def _png(url: str, arguments: dict[str, Any]) -> bytes:
+async def png_bytes(url: str, arguments: dict[str, Any]) -> bytes:
     """The PNG of one render_image call."""
     async with mcp_client(url, "modern") as client:
         result = await client.call_tool("render_image", arguments)
     return base64.b64decode(next(block.data for block in result.content if block.type == "image"))
 
 
-def _difference(service_png: bytes, baseline_png: Path) -> str:
+def grey_difference(service_png: bytes, baseline_png: Path) -> str:
     """How far the service's grey levels are from dcmj2pnm's."""
     with Image.open(io.BytesIO(service_png)) as image:
         ours = np.asarray(image.convert("L"), dtype=np.int16)

@@ -22,14 +22,15 @@ MR_WINDOWS = ((600.0, 1200.0), (300.0, 600.0))
 STEP = 100  # HU (or MR units) added to frame k's bands
 
 
-def _item(**attributes: object) -> Dataset:
+def item(**attributes: object) -> Dataset:
     item = Dataset()
     for keyword, value in attributes.items():
         setattr(item, keyword, value)
     return item
 
 
-def _frames(base: Dataset, stored: list[np.ndarray], windows: tuple[tuple[float, float], ...]) -> Dataset:
+def multi_frame(base: Dataset, stored: list[np.ndarray], windows: tuple[tuple[float, float], ...]) -> Dataset:
+    """`base` holding the `stored` frames, each with its window and its place in a stack."""
     base.NumberOfFrames = len(stored)
     base.PixelData = np.stack(stored).tobytes()
     base.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL", "NONE"]
@@ -37,10 +38,10 @@ def _frames(base: Dataset, stored: list[np.ndarray], windows: tuple[tuple[float,
     per_frame = []
     for number, (center, width) in enumerate(windows, start=1):
         group = Dataset()
-        group.FrameVOILUTSequence = Sequence([_item(WindowCenter=center, WindowWidth=width)])
+        group.FrameVOILUTSequence = Sequence([item(WindowCenter=center, WindowWidth=width)])
         group.FrameContentSequence = Sequence(
             [
-                _item(
+                item(
                     StackID="1",
                     InStackPositionNumber=number,
                     TemporalPositionIndex=1,
@@ -48,7 +49,7 @@ def _frames(base: Dataset, stored: list[np.ndarray], windows: tuple[tuple[float,
                 )
             ]
         )
-        group.PlanePositionSequence = Sequence([_item(ImagePositionPatient=[0.0, 0.0, 5.0 * number])])
+        group.PlanePositionSequence = Sequence([item(ImagePositionPatient=[0.0, 0.0, 5.0 * number])])
         per_frame.append(group)
     base.PerFrameFunctionalGroupsSequence = Sequence(per_frame)
     return base
@@ -59,14 +60,27 @@ def enhanced_ct() -> Dataset:
     ds = _base(ENHANCED_CT, "MONOCHROME2", name="enhancedct")
     ds.Modality = "CT"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    stored = [thirds(24 + STEP * k, 1024 + STEP * k, 2024 + STEP * k, np.uint16) for k in range(3)]
+    return hounsfield_frames(ds, stored, CT_WINDOWS, spacing=0.5, thickness=5.0)
+
+
+def hounsfield_frames(
+    ds: Dataset,
+    stored: list[np.ndarray],
+    windows: tuple[tuple[float, float], ...],
+    *,
+    spacing: float,
+    thickness: float,
+) -> Dataset:
+    """`ds` as an Enhanced CT scanner writes one: the rescale to HU (-1024) and the pixel measures
+    in the Shared Functional Groups, a window per frame in the Per-frame ones."""
     shared = Dataset()
     shared.PixelValueTransformationSequence = Sequence(
-        [_item(RescaleIntercept=-1024, RescaleSlope=1, RescaleType="HU")]
+        [item(RescaleIntercept=-1024, RescaleSlope=1, RescaleType="HU")]
     )
-    shared.PixelMeasuresSequence = Sequence([_item(PixelSpacing=[0.5, 0.5], SliceThickness=5.0)])
+    shared.PixelMeasuresSequence = Sequence([item(PixelSpacing=[spacing, spacing], SliceThickness=thickness)])
     ds.SharedFunctionalGroupsSequence = Sequence([shared])
-    stored = [thirds(24 + STEP * k, 1024 + STEP * k, 2024 + STEP * k, np.uint16) for k in range(3)]
-    return _frames(ds, stored, CT_WINDOWS)
+    return multi_frame(ds, stored, windows)
 
 
 def enhanced_mr() -> Dataset:
@@ -75,10 +89,10 @@ def enhanced_mr() -> Dataset:
     ds.Modality = "MR"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
     shared = Dataset()
-    shared.PixelMeasuresSequence = Sequence([_item(PixelSpacing=[1.0, 1.0], SliceThickness=3.0)])
+    shared.PixelMeasuresSequence = Sequence([item(PixelSpacing=[1.0, 1.0], SliceThickness=3.0)])
     ds.SharedFunctionalGroupsSequence = Sequence([shared])
     stored = [thirds(200 + STEP * k, 600 + STEP * k, 1000 + STEP * k, np.uint16) for k in range(2)]
-    return _frames(ds, stored, MR_WINDOWS)
+    return multi_frame(ds, stored, MR_WINDOWS)
 
 
 def classic_ct() -> Dataset:

@@ -94,7 +94,7 @@ def test_a_classic_instance_is_its_own_frame_view() -> None:
 def test_per_frame_groups_win_over_shared_ones_and_both_over_the_top_level() -> None:
     ds = enhanced.enhanced_ct()
     ds.WindowCenter, ds.WindowWidth = 1, 2  # a top-level window the groups must override
-    ds.SharedFunctionalGroupsSequence[0].FrameVOILUTSequence = [enhanced._item(WindowCenter=7, WindowWidth=8)]
+    ds.SharedFunctionalGroupsSequence[0].FrameVOILUTSequence = [enhanced.item(WindowCenter=7, WindowWidth=8)]
     view = frame_view(ds, 1)
     assert (float(view.ds.WindowCenter), float(view.ds.WindowWidth)) == enhanced.CT_WINDOWS[1]
     assert view.sources["WindowCenter"] == PER_FRAME
