@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import ssl
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,63 +14,20 @@ from dicom_mcp.settings import Settings
 from dicom_mcp.transport.server import build_server
 from testbeds.clients import call_error, call_ok
 from testbeds.faults import answers, fault_pacs
+from testbeds.pki import Pki, make_pki, server_context
 
 pytestmark = pytest.mark.anyio
 
 
-@dataclass
-class Pki:
-    ca: Path
-    server_cert: Path
-    server_key: Path
-    client_cert: Path
-    client_key: Path
-    other_ca: Path
-
-
-# P-256 keys: made in milliseconds where an RSA-2048 one takes a few hundred; TLS is the same to the test.
-NEW_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256")
-
-
-def openssl(*args: str | Path, cwd: Path) -> None:
-    subprocess.run(["openssl", *map(str, args)], cwd=cwd, check=True, capture_output=True)
-
-
-def issue(directory: Path, name: str, ca: str, subject: str, san: str) -> None:
-    (directory / f"{name}.ext").write_text(f"subjectAltName={san}\n")
-    openssl("req", "-new", *NEW_KEY, "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-            "-subj", subject, cwd=directory)  # fmt: skip
-    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
-            "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext", cwd=directory)  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    directory = tmp_path_factory.mktemp("pki")
-    for ca in ("ca", "other-ca"):
-        openssl("req", "-x509", *NEW_KEY, "-nodes", "-keyout", f"{ca}.key", "-out", f"{ca}.pem",
-                "-days", "2", "-subj", f"/CN=Test {ca}", cwd=directory)  # fmt: skip
-    issue(directory, "server", "ca", "/CN=pacs.test", "DNS:pacs.test,IP:127.0.0.1")
-    issue(directory, "client", "ca", "/CN=dicom-mcp", "DNS:dicom-mcp")
-    d = directory
-    return Pki(
-        d / "ca.pem",
-        d / "server.pem",
-        d / "server.key",
-        d / "client.pem",
-        d / "client.key",
-        d / "other-ca.pem",
-    )
+    return make_pki(tmp_path_factory.mktemp("pki"), days=2, ca_days=2)
 
 
 @pytest.fixture
 def tls_pacs(pki: Pki) -> Iterator[Any]:
     """A PACS that speaks only TLS 1.2+ and demands a client certificate signed by the test CA."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=pki.ca)
-    context.verify_mode = ssl.CERT_REQUIRED
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(pki.server_cert, pki.server_key)
-    with fault_pacs(answers(2), ae_title="SECURE", ssl_context=context) as pacs:
+    with fault_pacs(answers(2), ae_title="SECURE", ssl_context=server_context(pki)) as pacs:
         yield pacs
 
 
