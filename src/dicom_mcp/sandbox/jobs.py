@@ -69,7 +69,7 @@ def run(job: dict[str, Any], blobs: list[tuple[bytes, str]]) -> Outcome:
     failure = NOT_RENDERABLE if kind in ("render", "picture") else UNREADABLE
     options = job.get("options") or {}
     try:
-        index, ds = chosen_at(blobs, job.get("expected") or {})
+        index, ds = chosen(blobs, job.get("expected") or {})
         held = held_of(job, index)
         if held is not None and kind in ("render", "picture"):
             make = partial(_HELD[kind], held=held)
@@ -95,11 +95,6 @@ def run(job: dict[str, Any], blobs: list[tuple[bytes, str]]) -> Outcome:
         raise JobFailed(failure, f"the instance could not be {what} ({type(exc).__name__})") from None
 
 
-def chosen(blobs: list[tuple[bytes, str]], expected: dict[str, str]) -> Dataset:
-    """The instance with the expected SOP Instance UID, checked against its study and series."""
-    return chosen_at(blobs, expected)[1]
-
-
 def held_of(job: dict[str, Any], index: int) -> Held | None:
     """The frames blob `index` holds, when it holds only some (`job["held"]`: blob index -> [frames, total])."""
     entry = (job.get("held") or {}).get(str(index))
@@ -109,8 +104,9 @@ def held_of(job: dict[str, Any], index: int) -> Held | None:
     return Held(tuple(int(f) for f in frames), int(total))
 
 
-def chosen_at(blobs: list[tuple[bytes, str]], expected: dict[str, str]) -> tuple[int, Dataset]:
-    """`chosen`, and the index of its blob."""
+def chosen(blobs: list[tuple[bytes, str]], expected: dict[str, str]) -> tuple[int, Dataset]:
+    """The instance with the expected SOP Instance UID, checked against its study and series, and
+    the index of its blob."""
     wanted = expected.get("sop")
     for index, (data, syntax) in enumerate(blobs):
         try:
