@@ -36,6 +36,7 @@ from dicom_mcp.dicomweb import errors, multipart
 from dicom_mcp.dicomweb.exchange import MAX_PARTS, Exchange
 from dicom_mcp.dicomweb.search import url_path
 from dicom_mcp.errors import NotRenderable
+from dicom_mcp.model.fragments import encapsulated_element
 from dicom_mcp.model.instances import FramesKept, Instance
 from dicom_mcp.pacs.budget import Budget
 
@@ -139,9 +140,4 @@ def pixel_element(parts: list[multipart.Part], syntax: UID) -> bytes:
         value = b"".join(part.body for part in parts)
         value += b"\x00" * (len(value) % 2)
         return tag + b"OW\x00\x00" + struct.pack("<L", len(value)) + value
-    items = [struct.pack("<HHL", 0xFFFE, 0xE000, 0)]  # an empty Basic Offset Table
-    for part in parts:
-        value = part.body + b"\x00" * (len(part.body) % 2)
-        items.append(struct.pack("<HHL", 0xFFFE, 0xE000, len(value)) + value)
-    items.append(struct.pack("<HHL", 0xFFFE, 0xE0DD, 0))
-    return tag + b"OB\x00\x00" + struct.pack("<L", 0xFFFFFFFF) + b"".join(items)
+    return encapsulated_element(part.body for part in parts)

@@ -11,6 +11,7 @@ with `Unpickable`, whose message names the cause, never a value.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from itertools import pairwise
 from typing import Final, Protocol
 
@@ -23,6 +24,17 @@ MAX_OFFSETS_BYTES: Final = 4 * 1024 * 1024  # a Basic Offset Table of a million 
 WHY: Final = "the instance's pixel data cannot be read frame by frame"
 # Syntaxes whose frames end with an EOI (JPEG, JPEG-LS) or EOC (JPEG 2000, HTJ2K) marker, FF D9.
 _MARKED: Final = ("1.2.840.10008.1.2.4.",)
+
+
+def encapsulated_element(frames: Iterable[bytes]) -> bytes:
+    """A Pixel Data element (Explicit VR Little Endian) holding `frames` one fragment each, after an
+    empty Basic Offset Table: how an instance of some of its frames is handed on."""
+    items = [struct.pack("<HHL", 0xFFFE, 0xE000, 0)]
+    for frame in frames:
+        value = frame + b"\x00" * (len(frame) % 2)
+        items.append(struct.pack("<HHL", 0xFFFE, 0xE000, len(value)) + value)
+    items.append(struct.pack("<HHL", 0xFFFE, 0xE0DD, 0))
+    return struct.pack("<HH", 0x7FE0, 0x0010) + b"OB\x00\x00" + struct.pack("<L", UNDEFINED) + b"".join(items)
 
 
 class Unpickable(ValueError):

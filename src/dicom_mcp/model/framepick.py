@@ -27,8 +27,8 @@ from typing import Final
 
 from pydicom.uid import UID
 
-from dicom_mcp.model.fragments import WHY, Fragments, Unpickable
-from dicom_mcp.model.pixelstart import UNDEFINED, Found, PixelStart
+from dicom_mcp.model.fragments import WHY, Fragments, Unpickable, encapsulated_element
+from dicom_mcp.model.pixelstart import Found, PixelStart
 
 __all__ = ["FrameStart", "Geometry", "PastRoom", "Picked", "Picker", "Unpickable"]
 
@@ -205,10 +205,4 @@ class Picker:
                 return tag + struct.pack(order + "L", len(value)) + value
             vr = (self.found.vr or "OB").encode("ascii", "replace")[:2]
             return tag + vr + b"\x00\x00" + struct.pack(order + "L", len(value)) + value
-        items = [struct.pack("<HHL", 0xFFFE, 0xE000, 0)]  # an empty Basic Offset Table
-        for frame in self.wanted:
-            value = b"".join(self._parts[frame])
-            value += b"\x00" * (len(value) % 2)
-            items.append(struct.pack("<HHL", 0xFFFE, 0xE000, len(value)) + value)
-        items.append(struct.pack("<HHL", 0xFFFE, 0xE0DD, 0))
-        return tag + b"OB\x00\x00" + struct.pack("<L", UNDEFINED) + b"".join(items)
+        return encapsulated_element(b"".join(self._parts[frame]) for frame in self.wanted)
