@@ -60,13 +60,19 @@ def noget_orthanc(
 def noget_dcmqrscp(
     pacs_catalog: Catalog, receivers: dict[str, Destination], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningPacs]:
-    """A dcmqrscp with the data set, started with --disable-get, that may C-MOVE to `receivers`."""
+    """A dcmqrscp with the data set, started with --disable-get, that may C-MOVE to `receivers`.
+
+    Room for more associations than the concurrent reads open (with the C-FINDs before them, which
+    it frees lazily): at its limit dcmqrscp rejects and closes at once, and the connection's reset
+    can swallow the rejection, which the service then reads as an abort and does not retry.
+    """
     assert pacs_catalog.directory is not None
     with run_dcmqrscp(
         tmp_path_factory.mktemp("noget-dcmqrscp"),
         pacs_catalog.directory,
         move_destinations=list(receivers.values()),
         disable_get=True,
+        max_associations=64,
     ) as pacs:
         yield _loaded(pacs, pacs_catalog)
 
